@@ -1,0 +1,44 @@
+import { type HostSupport, probe } from '../probe/probe.js'
+
+/** Carries out `nsbox doctor`; exits non-zero only when sandboxes cannot start at all. */
+export async function doctorCommand(argv: readonly string[]): Promise<number> {
+  const support = await probe()
+  if (argv.includes('--json')) {
+    process.stdout.write(`${JSON.stringify(support, null, 2)}\n`)
+  } else {
+    process.stdout.write(formatDoctorReport(support))
+  }
+  return support.canSandbox ? 0 : 1
+}
+
+/** The human-readable doctor report. */
+export function formatDoctorReport(support: HostSupport): string {
+  const lines = [`nsbox doctor: Linux ${support.kernel} (${support.arch})`, '']
+  const { unshare, perl } = support.tools
+  lines.push(toolLine('unshare', unshare.path, unshare.version, 'sudo apt-get install util-linux'))
+  lines.push(toolLine('perl', perl.path, perl.version, 'sudo apt-get install perl-base'))
+  const userns = support.userNamespaces
+  if (userns.works) {
+    lines.push('  ok    user namespaces: a test sandbox started')
+  } else {
+    lines.push(`  FAIL  user namespaces: ${userns.message.replace(/^nsbox: /, '')}`)
+    if (userns.fix) lines.push(`        fix: ${userns.fix}`)
+  }
+  lines.push('')
+  lines.push(
+    support.canSandbox
+      ? 'Sandboxes can start on this host.'
+      : 'Sandboxes cannot start on this host: fix the FAIL lines above.',
+  )
+  return `${lines.join('\n')}\n`
+}
+
+function toolLine(
+  name: string,
+  path: string | null,
+  version: string | null,
+  install: string,
+): string {
+  if (!path) return `  FAIL  ${name}: not found; fix: ${install}`
+  return `  ok    ${name}: ${path}${version ? ` (${version})` : ''}`
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs'
+import { isSandboxError } from '../errors.js'
+import { doctorCommand } from './doctor.js'
+import { MAIN_HELP } from './help.js'
+import { runCommand } from './run-command.js'
+
+/** Exit code for errors of nsbox itself, as `env`, `timeout` and container runtimes use. */
+const NSBOX_ERROR_EXIT = 125
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [subcommand, ...rest] = argv
+  switch (subcommand) {
+    case 'run':
+      return runCommand(rest)
+    case 'doctor':
+      return doctorCommand(rest)
+    case '--version':
+    case '-v':
+      process.stdout.write(`${packageVersion()}\n`)
+      return 0
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(MAIN_HELP)
+      return 0
+    default:
+      process.stderr.write(
+        `nsbox: unknown command "${subcommand}". Run \`nsbox --help\` for the commands.\n`,
+      )
+      return NSBOX_ERROR_EXIT
+  }
+}
+
+function packageVersion(): string {
+  const manifest = JSON.parse(
+    readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+  ) as { version: string }
+  return manifest.version
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    if (!isSandboxError(error)) throw error
+    process.stderr.write(`${error.message}\n`)
+    process.exitCode =
+      error.code === 'ERR_EXEC_FAILED' ? execFailureExit(error.message) : NSBOX_ERROR_EXIT
+  },
+)
+
+function execFailureExit(message: string): number {
+  return message.includes('not found') ? 127 : 126
+}

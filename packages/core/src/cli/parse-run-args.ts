@@ -1,0 +1,76 @@
+import { parseArgs } from 'node:util'
+import { InvalidOptionError } from '../errors.js'
+import type { RunOptions } from '../options/types.js'
+
+/** What `nsbox run` was asked to do. */
+export interface RunCommandLine {
+  help: boolean
+  json: boolean
+  file: string
+  args: string[]
+  options: RunOptions
+}
+
+/** Parses `nsbox run`'s arguments (everything after `run`). Pure; throws `ERR_INVALID_OPTION`. */
+export function parseRunArgs(argv: readonly string[]): RunCommandLine {
+  const separator = argv.indexOf('--')
+  const flags = separator === -1 ? argv : argv.slice(0, separator)
+  const command = separator === -1 ? [] : argv.slice(separator + 1)
+  let parsed: ReturnType<typeof parseFlags>
+  try {
+    parsed = parseFlags(flags)
+  } catch (error) {
+    throw new InvalidOptionError(
+      'argv',
+      `nsbox run: ${(error as Error).message}. See \`nsbox run --help\`.`,
+    )
+  }
+  const { values, positionals } = parsed
+  const [file, ...args] = [...positionals, ...command]
+  if (values.help) return { help: true, json: false, file: '', args: [], options: {} }
+  if (!file) {
+    throw new InvalidOptionError(
+      'argv',
+      'nsbox run: no command given. Usage: nsbox run [options] -- COMMAND [ARG...]',
+    )
+  }
+  const options: RunOptions = {}
+  if (values.network !== undefined) options.network = values.network as RunOptions['network']
+  if (values.timeout !== undefined) options.timeout = values.timeout
+  if (values.uid !== undefined) options.uid = values.uid as RunOptions['uid']
+  if (values['tmp-size'] !== undefined) options.tmpSize = values['tmp-size']
+  if (values.cwd !== undefined) options.cwd = values.cwd
+  if (values.memory !== undefined) options.memory = values.memory
+  if (values.pids !== undefined) options.pids = toNumber('pids', values.pids)
+  if (values.cpus !== undefined) options.cpus = toNumber('cpus', values.cpus)
+  return { help: false, json: values.json ?? false, file, args, options }
+}
+
+function parseFlags(flags: readonly string[]) {
+  return parseArgs({
+    args: [...flags],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      network: { type: 'string' },
+      timeout: { type: 'string' },
+      uid: { type: 'string' },
+      'tmp-size': { type: 'string' },
+      cwd: { type: 'string' },
+      memory: { type: 'string' },
+      pids: { type: 'string' },
+      cpus: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+}
+
+// Left as given when not a number, so that option validation names the value.
+function toNumber(option: string, value: string): number {
+  const number = Number(value)
+  if (value.trim() === '' || Number.isNaN(number)) {
+    throw new InvalidOptionError(option, `Expected --${option} to be a number, got "${value}".`)
+  }
+  return number
+}

@@ -1,0 +1,141 @@
+/**
+ * Every error nsbox raises is a {@link SandboxError} with a stable `code`.
+ * Messages have two parts: what happened, then what to do about it.
+ */
+
+const brand = Symbol.for('nsbox.SandboxError')
+
+/** The stable codes a {@link SandboxError} can carry. */
+export type SandboxErrorCode =
+  | 'ERR_INVALID_OPTION'
+  | 'ERR_MISSING_TOOL'
+  | 'ERR_USERNS_BLOCKED'
+  | 'ERR_UNSUPPORTED_PLATFORM'
+  | 'ERR_LIMIT_UNAVAILABLE'
+  | 'ERR_SETUP_FAILED'
+  | 'ERR_EXEC_FAILED'
+
+/**
+ * Base class of every error nsbox raises.
+ *
+ * Test runners load modules in separate VM contexts, where `instanceof` can fail;
+ * use {@link isSandboxError} to recognise one.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await run('node', ['app.js'], { timeout: 'soon' })
+ * } catch (error) {
+ *   if (isSandboxError(error)) console.error(error.code, error.message)
+ * }
+ * ```
+ */
+export class SandboxError extends Error {
+  /** Stable machine-readable code, such as `ERR_INVALID_OPTION`. */
+  readonly code: SandboxErrorCode
+  /** The command line the sandbox was asked to run, when one was given. */
+  command: string | undefined
+  readonly [brand] = true
+
+  constructor(code: SandboxErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message.startsWith('nsbox') ? message : `nsbox: ${message}`, options)
+    this.name = new.target.name
+    this.code = code
+    this.command = undefined
+  }
+}
+
+/** An option has a wrong type, an unknown value, or conflicts with another option. */
+export class InvalidOptionError extends SandboxError {
+  /** The option's name, such as `timeout`. */
+  readonly option: string
+  constructor(option: string, message: string) {
+    super('ERR_INVALID_OPTION', message)
+    this.option = option
+  }
+}
+
+/** A program nsbox needs (`unshare`, `perl`) is not installed. */
+export class MissingToolError extends SandboxError {
+  /** The missing program's name. */
+  readonly tool: string
+  constructor(tool: string, message: string) {
+    super('ERR_MISSING_TOOL', message)
+    this.tool = tool
+  }
+}
+
+/** What was found to block unprivileged user namespaces. */
+export type UsernsBlocker =
+  | 'apparmor'
+  | 'unprivileged_userns_clone'
+  | 'max_user_namespaces'
+  | 'container'
+  | 'unknown'
+
+/** The kernel or a security policy refuses unprivileged user namespaces. */
+export class UsernsBlockedError extends SandboxError {
+  /** What blocks them: see {@link UsernsBlocker}. */
+  readonly blockedBy: UsernsBlocker
+  /** The command (or setting) that lifts the block. */
+  readonly fix: string
+  constructor(blockedBy: UsernsBlocker, fix: string, message: string) {
+    super('ERR_USERNS_BLOCKED', message)
+    this.blockedBy = blockedBy
+    this.fix = fix
+  }
+}
+
+/** nsbox cannot run on this operating system or CPU architecture. */
+export class UnsupportedPlatformError extends SandboxError {
+  constructor(message: string) {
+    super('ERR_UNSUPPORTED_PLATFORM', message)
+  }
+}
+
+/** A limit was asked for that this host (or this version) cannot enforce. */
+export class LimitUnavailableError extends SandboxError {
+  /** The limit's option name, such as `memory`. */
+  readonly option: string
+  constructor(option: string, message: string) {
+    super('ERR_LIMIT_UNAVAILABLE', message)
+    this.option = option
+  }
+}
+
+/** One step of building the sandbox failed (a mount, the loopback device, the uid map…). */
+export class SetupFailedError extends SandboxError {
+  /** The step that failed, such as `tmpfs /tmp` or `loopback`. */
+  readonly step: string
+  constructor(step: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_SETUP_FAILED', message, options)
+    this.step = step
+  }
+}
+
+/** The sandbox was built but the command could not be executed inside it. */
+export class ExecFailedError extends SandboxError {
+  /** The `errno` name the kernel gave, such as `ENOENT`. */
+  readonly errno: string
+  constructor(errno: string, message: string) {
+    super('ERR_EXEC_FAILED', message)
+    this.errno = errno
+  }
+}
+
+/**
+ * Tells whether a value is a {@link SandboxError}, across VM contexts and package copies.
+ *
+ * @example
+ * ```ts
+ * const error = await run('x', [], { network: 'wifi' as never }).catch((e) => e)
+ * isSandboxError(error) // true, error.code === 'ERR_INVALID_OPTION'
+ * ```
+ */
+export function isSandboxError(value: unknown): value is SandboxError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[brand] === true
+  )
+}

@@ -1,0 +1,32 @@
+/**
+ * @nsbox/core: rootless Linux sandboxes for test runners and untrusted code.
+ *
+ * @packageDocumentation
+ */
+export {
+  ExecFailedError,
+  InvalidOptionError,
+  isSandboxError,
+  LimitUnavailableError,
+  MissingToolError,
+  SandboxError,
+  type SandboxErrorCode,
+  SetupFailedError,
+  UnsupportedPlatformError,
+  UsernsBlockedError,
+  type UsernsBlocker,
+} from './errors.js'
+export type { KilledBy, SandboxResult } from './launch/result.js'
+export { run, spawn } from './launch/run.js'
+export type { SandboxProcess } from './launch/sandbox-process.js'
+export type { Duration } from './options/duration.js'
+export type { Size } from './options/size.js'
+export type {
+  NetworkMode,
+  RunOptions,
+  SandboxOptions,
+  SpawnOptions,
+  StdioSlot,
+  UserMode,
+} from './options/types.js'
+export { type HostSupport, probe, type ToolSupport } from './probe/probe.js'

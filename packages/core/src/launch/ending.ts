@@ -1,0 +1,125 @@
+import { constants } from 'node:os'
+import {
+  ExecFailedError,
+  type SandboxError,
+  SetupFailedError,
+  UsernsBlockedError,
+} from '../errors.js'
+import {
+  diagnoseUsernsFailure,
+  isLauncherFailure,
+  type UsernsHostSettings,
+} from '../probe/userns-diagnosis.js'
+import type { ControlMessage } from './control-messages.js'
+import type { KilledBy } from './result.js'
+
+/** Everything known once the launcher process has exited. */
+export interface LaunchEnding {
+  file: string
+  messages: readonly ControlMessage[]
+  launcherExitCode: number | null
+  launcherSignal: NodeJS.Signals | null
+  /** What `unshare` and the init printed on their own stderr. */
+  launcherOutput: string
+  /** Set when nsbox itself killed the sandbox for a limit. */
+  killedBy: KilledBy | null
+  /** Set when the caller killed the sandbox with `kill()`. */
+  killedWith: NodeJS.Signals | null
+  /** `PATH` the command was looked up in, for the not-found message. */
+  commandPath: string | undefined
+}
+
+/** How the command ended, when it did run. */
+export interface CommandEnding {
+  exitCode: number | null
+  signal: NodeJS.Signals | null
+  killedBy: KilledBy | null
+}
+
+const SIGNAL_NAMES = new Map(
+  Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]),
+)
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, number]) => [number, name]))
+
+/** The name of an errno number: `2` → `'ENOENT'`. */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES.get(errno) ?? `errno ${errno}`
+}
+
+/**
+ * Decides how a sandbox ended: the command's status, or the error that kept it from
+ * running. Pure, so every path is unit-tested; `readSettings` is only called when
+ * `unshare` itself failed and the cause has to be found.
+ */
+export function interpretEnding(
+  ending: LaunchEnding,
+  readSettings: () => UsernsHostSettings,
+): CommandEnding | SandboxError {
+  for (const message of ending.messages) {
+    switch (message.type) {
+      case 'exit':
+        return { exitCode: message.code, signal: null, killedBy: null }
+      case 'signal':
+        return {
+          exitCode: null,
+          signal: SIGNAL_NAMES.get(message.signal) ?? 'SIGKILL',
+          killedBy: null,
+        }
+      case 'setup-error':
+        return setupError(message.step, message.errno)
+      case 'exec-error':
+        return execError(ending.file, message.errno, ending.commandPath)
+    }
+  }
+  if (ending.killedBy || ending.killedWith) {
+    return { exitCode: null, signal: 'SIGKILL', killedBy: ending.killedBy }
+  }
+  if (isLauncherFailure(ending.launcherOutput)) {
+    const diagnosis = diagnoseUsernsFailure(ending.launcherOutput, readSettings())
+    return new UsernsBlockedError(
+      diagnosis.blockedBy,
+      diagnosis.fix,
+      `nsbox: ${diagnosis.message}. To fix: ${diagnosis.fix}.`,
+    )
+  }
+  const how = ending.launcherSignal
+    ? `signal ${ending.launcherSignal}`
+    : `exit code ${ending.launcherExitCode}`
+  const output = ending.launcherOutput.trim()
+  return new SetupFailedError(
+    'launch',
+    `nsbox: the sandbox ended before its command started (launcher ${how})${output ? `: ${output}` : ''}. Run \`nsbox doctor\` to check this host.`,
+  )
+}
+
+function setupError(step: string, errno: number): SetupFailedError {
+  const name = errnoName(errno)
+  const hint =
+    name === 'EACCES' || name === 'EPERM'
+      ? 'The host refused it; run `nsbox doctor` to see what this host allows.'
+      : 'Run `nsbox doctor` to check this host, and report it if the doctor finds nothing.'
+  return new SetupFailedError(
+    step,
+    `nsbox: setting up the sandbox failed at step \`${step}\` (${name}). ${hint}`,
+  )
+}
+
+function execError(file: string, errno: number, commandPath: string | undefined): ExecFailedError {
+  const name = errnoName(errno)
+  if (name === 'ENOENT') {
+    const where = file.includes('/')
+      ? 'It does not exist inside the sandbox.'
+      : `Looked in PATH=${commandPath ?? ''}.`
+    return new ExecFailedError(
+      name,
+      `nsbox: command not found in the sandbox: ${file}. ${where} Check the name or give an absolute path.`,
+    )
+  }
+  if (name === 'EACCES') {
+    return new ExecFailedError(
+      name,
+      `nsbox: permission denied executing ${file} in the sandbox. Check that it is executable by your user.`,
+    )
+  }
+  return new ExecFailedError(name, `nsbox: could not execute ${file} in the sandbox (${name}).`)
+}

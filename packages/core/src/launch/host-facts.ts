@@ -1,0 +1,57 @@
+import { existsSync, realpathSync, statSync } from 'node:fs'
+import { InvalidOptionError } from '../errors.js'
+import type { SandboxSpec } from '../options/types.js'
+import type { HostFacts } from '../plan/init-plan.js'
+import { kernelAbiFor } from '../plan/syscalls.js'
+import { selectTmpBinds, tmpBindCandidates } from '../plan/tmp-binds.js'
+
+/** The file descriptor the launcher gives the IPC channel, when there is one. */
+export const IPC_FD = 5
+
+/** Gathers what the plan needs to know about the host, checking the paths the spec names. */
+export function gatherHostFacts(
+  spec: SandboxSpec,
+  ipc: { enabled: boolean; serialization: string },
+): HostFacts {
+  checkCwd(spec.cwd)
+  const realCandidates = tmpBindCandidates(spec).flatMap((candidate) => {
+    try {
+      return [realpathSync.native(candidate)]
+    } catch {
+      return []
+    }
+  })
+  const env = { ...spec.env }
+  if (ipc.enabled) {
+    env.NODE_CHANNEL_FD = String(IPC_FD)
+    env.NODE_CHANNEL_SERIALIZATION_MODE = ipc.serialization
+  }
+  return {
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+    abi: kernelAbiFor(process.arch),
+    tmpBinds: selectTmpBinds(realCandidates).map((path) => ({
+      path,
+      isDirectory: statSync(path).isDirectory(),
+    })),
+    hasDevShm: existsSync('/dev/shm'),
+    env,
+  }
+}
+
+function checkCwd(cwd: string): void {
+  let isDirectory = false
+  try {
+    isDirectory = statSync(cwd).isDirectory()
+  } catch {
+    throw new InvalidOptionError(
+      'cwd',
+      `The \`cwd\` directory does not exist: ${cwd}. Create it or pass another \`cwd\`.`,
+    )
+  }
+  if (!isDirectory)
+    throw new InvalidOptionError(
+      'cwd',
+      `The \`cwd\` option must be a directory, but ${cwd} is a file.`,
+    )
+}

@@ -1,0 +1,32 @@
+/** Which nsbox limit ended a sandbox. `'memory'` and `'pids'` need cgroup limits. */
+export type KilledBy = 'timeout' | 'memory' | 'pids'
+
+/**
+ * How a sandbox ended and what it printed. {@link run} resolves with one whatever the exit
+ * code; {@link spawn} exposes one as `result`. Field names match {@link SandboxError}'s.
+ */
+export interface SandboxResult {
+  /** The command line, for messages: file and arguments, shell-quoted where needed. */
+  command: string
+  /** The command's exit code, or `null` when a signal ended it. */
+  exitCode: number | null
+  /** The signal that ended the command, such as `'SIGKILL'`, or `null`. */
+  signal: NodeJS.Signals | null
+  /** The nsbox limit that ended the sandbox, or `null` when none did. */
+  killedBy: KilledBy | null
+  /** Wall-clock milliseconds from launch to the end of the sandbox. */
+  duration: number
+  /** What the command wrote to stdout (with {@link spawn}: always `''`; read the stream). */
+  stdout: string
+  /** What the command wrote to stderr (with {@link spawn}: always `''`; read the stream). */
+  stderr: string
+  /** Whether `stdout` or `stderr` was cut at `maxOutput`. */
+  truncated: boolean
+}
+
+/** Quotes a command line for display: `node -e 'console.log(1)'`. */
+export function formatCommand(file: string, args: readonly string[]): string {
+  return [file, ...args]
+    .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replaceAll("'", `'\\''`)}'`))
+    .join(' ')
+}

@@ -1,0 +1,210 @@
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { InvalidOptionError } from '../errors.js'
+import { describeValue } from './describe-value.js'
+import { parseDuration } from './duration.js'
+import { parseSize } from './size.js'
+import { suggestOption } from './suggest.js'
+import type {
+  LimitsSpec,
+  RunOptions,
+  RunSpec,
+  SandboxOptions,
+  SandboxSpec,
+  SpawnOptions,
+  SpawnSpec,
+  StdioSlot,
+} from './types.js'
+
+const DEFAULT_TMP_SIZE = '1G'
+const DEFAULT_MAX_OUTPUT = '16M'
+
+const SANDBOX_KEYS = [
+  'cwd',
+  'env',
+  'extendEnv',
+  'timeout',
+  'network',
+  'uid',
+  'tmpSize',
+  'memory',
+  'pids',
+  'cpus',
+] as const
+const RUN_KEYS = [...SANDBOX_KEYS, 'input', 'maxOutput'] as const
+const SPAWN_KEYS = [...SANDBOX_KEYS, 'stdio', 'serialization'] as const
+
+/** Validates {@link run}'s arguments into a {@link RunSpec}; throws `ERR_INVALID_OPTION`. */
+export function normalizeRunOptions(file: unknown, args: unknown, options: unknown): RunSpec {
+  const raw = checkOptionsObject(options, RUN_KEYS) as RunOptions
+  if (
+    raw.input !== undefined &&
+    typeof raw.input !== 'string' &&
+    !(raw.input instanceof Uint8Array)
+  ) {
+    throw invalid('input', 'a string or a Uint8Array', raw.input)
+  }
+  return {
+    ...normalizeSandbox(file, args, raw),
+    input: raw.input ?? null,
+    maxOutputBytes: parseSize('maxOutput', raw.maxOutput ?? DEFAULT_MAX_OUTPUT),
+  }
+}
+
+/** Validates {@link spawn}'s arguments into a {@link SpawnSpec}; throws `ERR_INVALID_OPTION`. */
+export function normalizeSpawnOptions(file: unknown, args: unknown, options: unknown): SpawnSpec {
+  const raw = checkOptionsObject(options, SPAWN_KEYS) as SpawnOptions
+  const { stdio, ipc } = normalizeStdio(raw.stdio)
+  const serialization = raw.serialization ?? 'json'
+  if (serialization !== 'json' && serialization !== 'advanced') {
+    throw invalid('serialization', "one of 'json', 'advanced'", serialization)
+  }
+  return { ...normalizeSandbox(file, args, raw), stdio, ipc, serialization }
+}
+
+function normalizeSandbox(file: unknown, args: unknown, raw: SandboxOptions): SandboxSpec {
+  if (typeof file !== 'string' || file === '' || file.includes('\0')) {
+    throw new InvalidOptionError(
+      'file',
+      `Expected the command to be a non-empty string without NUL bytes, got ${describeValue(file)}.`,
+    )
+  }
+  return {
+    file,
+    args: normalizeArgs(args),
+    cwd: normalizeCwd(raw.cwd),
+    env: normalizeEnv(raw.env, raw.extendEnv),
+    timeoutMs: raw.timeout === undefined ? null : parseDuration('timeout', raw.timeout),
+    network: oneOf('network', raw.network ?? 'loopback', ['loopback', 'none', 'host'] as const),
+    uid: oneOf('uid', raw.uid ?? 'self', ['self', 'root'] as const),
+    tmpSizeBytes: parseSize('tmpSize', raw.tmpSize ?? DEFAULT_TMP_SIZE),
+    limits: normalizeLimits(raw),
+  }
+}
+
+function normalizeLimits(raw: SandboxOptions): LimitsSpec {
+  if (raw.pids !== undefined && !(Number.isSafeInteger(raw.pids) && raw.pids > 0)) {
+    throw invalid('pids', 'a positive whole number such as 64', raw.pids)
+  }
+  if (
+    raw.cpus !== undefined &&
+    !(typeof raw.cpus === 'number' && raw.cpus > 0 && Number.isFinite(raw.cpus))
+  ) {
+    throw invalid('cpus', 'a positive number of cores such as 1.5', raw.cpus)
+  }
+  return {
+    memoryBytes: raw.memory === undefined ? null : parseSize('memory', raw.memory),
+    pids: raw.pids ?? null,
+    cpus: raw.cpus ?? null,
+  }
+}
+
+function checkOptionsObject(options: unknown, known: readonly string[]): Record<string, unknown> {
+  if (options === undefined) return {}
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidOptionError(
+      'options',
+      `Expected the options to be an object, got ${describeValue(options)}.`,
+    )
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      const suggestion = suggestOption(key, known)
+      throw new InvalidOptionError(
+        key,
+        `Unknown option \`${key}\`.${suggestion ? ` Did you mean \`${suggestion}\`?` : ''} Known options: ${known.join(', ')}.`,
+      )
+    }
+  }
+  return options as Record<string, unknown>
+}
+
+function normalizeArgs(args: unknown): string[] {
+  if (args === undefined) return []
+  if (!Array.isArray(args)) throw invalid('args', 'an array of strings', args)
+  for (const arg of args) {
+    if (typeof arg !== 'string' || arg.includes('\0')) {
+      throw new InvalidOptionError(
+        'args',
+        `Expected every argument to be a string without NUL bytes, got ${describeValue(arg)}.`,
+      )
+    }
+  }
+  return [...args]
+}
+
+function normalizeCwd(cwd: unknown): string {
+  if (cwd === undefined) return process.cwd()
+  const asPath = cwd instanceof URL ? fileURLToPath(cwd) : cwd
+  if (typeof asPath !== 'string' || asPath === '' || asPath.includes('\0')) {
+    throw invalid('cwd', 'a directory path or a file: URL', cwd)
+  }
+  return path.resolve(asPath)
+}
+
+function normalizeEnv(env: unknown, extendEnv: unknown): Record<string, string> {
+  if (extendEnv !== undefined && typeof extendEnv !== 'boolean')
+    throw invalid('extendEnv', 'a boolean', extendEnv)
+  if (env !== undefined && (typeof env !== 'object' || env === null || Array.isArray(env))) {
+    throw invalid('env', 'an object of strings such as { NODE_ENV: "test" }', env)
+  }
+  const merged: Record<string, string | undefined> = {
+    ...(extendEnv === false ? {} : process.env),
+    ...(env as Record<string, unknown> as Record<string, string | undefined>),
+  }
+  const result: Record<string, string> = {}
+  for (const [key, value] of Object.entries(merged)) {
+    if (value === undefined) continue
+    if (key === '' || key.includes('=') || key.includes('\0')) {
+      throw new InvalidOptionError(
+        'env',
+        `Expected environment variable names without "=" or NUL bytes, got ${describeValue(key)}.`,
+      )
+    }
+    if (typeof value !== 'string' || value.includes('\0')) {
+      throw new InvalidOptionError(
+        'env',
+        `Expected the \`env\` value of ${key} to be a string without NUL bytes, got ${describeValue(value)}.`,
+      )
+    }
+    result[key] = value
+  }
+  return result
+}
+
+function normalizeStdio(stdio: unknown): {
+  stdio: [StdioSlot, StdioSlot, StdioSlot]
+  ipc: boolean
+} {
+  const slots = ['pipe', 'inherit', 'ignore'] as const
+  if (stdio === undefined) return { stdio: ['pipe', 'pipe', 'pipe'], ipc: false }
+  if (typeof stdio === 'string') {
+    const slot = oneOf('stdio', stdio, slots)
+    return { stdio: [slot, slot, slot], ipc: false }
+  }
+  const shape =
+    "'pipe', 'inherit', 'ignore', or an array of three of them optionally followed by 'ipc'"
+  if (!Array.isArray(stdio) || stdio.length < 3 || stdio.length > 4)
+    throw invalid('stdio', shape, stdio)
+  const [stdin, stdout, stderr, extra] = stdio as unknown[]
+  if (stdio.length === 4 && extra !== 'ipc') throw invalid('stdio', shape, stdio)
+  const check = (slot: unknown): StdioSlot => {
+    if (!slots.includes(slot as StdioSlot)) throw invalid('stdio', shape, stdio)
+    return slot as StdioSlot
+  }
+  return { stdio: [check(stdin), check(stdout), check(stderr)], ipc: extra === 'ipc' }
+}
+
+function oneOf<T extends string>(option: string, value: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) {
+    throw invalid(option, `one of ${allowed.map((item) => `'${item}'`).join(', ')}`, value)
+  }
+  return value as T
+}
+
+function invalid(option: string, expected: string, value: unknown): InvalidOptionError {
+  return new InvalidOptionError(
+    option,
+    `Expected the \`${option}\` option to be ${expected}, got ${describeValue(value)}.`,
+  )
+}

@@ -1,0 +1,98 @@
+import type { Duration } from './duration.js'
+import type { Size } from './size.js'
+
+/**
+ * Network policy of a sandbox.
+ * - `'loopback'` (default): a private network namespace with only `lo`, up. A server on
+ *   127.0.0.1 inside is reachable only from inside; two sandboxes can bind the same port.
+ * - `'none'`: a private network namespace with `lo` down: no usable interface at all.
+ * - `'host'`: no network namespace; the command shares the host's network.
+ */
+export type NetworkMode = 'loopback' | 'none' | 'host'
+
+/**
+ * Who the command runs as inside the sandbox.
+ * - `'self'` (default): the caller's own uid and gid, with no capabilities.
+ * - `'root'`: uid 0 of the sandbox's own user namespace. It holds capabilities over the
+ *   sandbox's namespaces only (it can mount inside, set the hostname), never over the host.
+ */
+export type UserMode = 'self' | 'root'
+
+/** Options shared by {@link run} and {@link spawn}. */
+export interface SandboxOptions {
+  /** Working directory of the command. Default: `process.cwd()`. */
+  cwd?: string | URL
+  /** Environment variables for the command, added to `process.env` unless `extendEnv` is `false`. */
+  env?: Record<string, string | undefined>
+  /** Whether `env` extends `process.env` (`true`, default) or replaces it (`false`). */
+  extendEnv?: boolean
+  /** Wall-clock limit; when it fires, every process of the sandbox is killed. Default: none. */
+  timeout?: Duration
+  /** Network policy. Default: `'loopback'`. */
+  network?: NetworkMode
+  /** Who the command runs as. Default: `'self'`. */
+  uid?: UserMode
+  /** Size cap of the private `/tmp` (a tmpfs). Default: `'1G'`. */
+  tmpSize?: Size
+  /** Memory cap (RAM, with swap off). Not enforced by this version: setting it raises `ERR_LIMIT_UNAVAILABLE`. */
+  memory?: Size
+  /** Cap on the number of processes and threads. Not enforced by this version: setting it raises `ERR_LIMIT_UNAVAILABLE`. */
+  pids?: number
+  /** CPU cap in cores, such as `1.5`. Not enforced by this version: setting it raises `ERR_LIMIT_UNAVAILABLE`. */
+  cpus?: number
+}
+
+/** Options of {@link run}. */
+export interface RunOptions extends SandboxOptions {
+  /** Written to the command's stdin, which is then closed. Default: stdin is `/dev/null`. */
+  input?: string | Uint8Array
+  /** Most bytes kept of each of stdout and stderr; the rest is read and dropped. Default: `'16M'`. */
+  maxOutput?: Size
+}
+
+/** Where one of a spawned sandbox's standard streams goes. */
+export type StdioSlot = 'pipe' | 'inherit' | 'ignore'
+
+/** Options of {@link spawn}. */
+export interface SpawnOptions extends SandboxOptions {
+  /**
+   * Standard streams, as in `child_process.spawn`: one value for all three, or an array of
+   * three, optionally followed by `'ipc'` for a Node.js IPC channel. Default: `'pipe'`.
+   */
+  stdio?: StdioSlot | [StdioSlot, StdioSlot, StdioSlot] | [StdioSlot, StdioSlot, StdioSlot, 'ipc']
+  /** Serialization of the IPC channel. Default: `'json'`. */
+  serialization?: 'json' | 'advanced'
+}
+
+/** Resource limits after validation; `null` means not set. */
+export interface LimitsSpec {
+  memoryBytes: number | null
+  pids: number | null
+  cpus: number | null
+}
+
+/** Everything a launch needs, validated and normalized once. Downstream code trusts it. */
+export interface SandboxSpec {
+  file: string
+  args: string[]
+  cwd: string
+  env: Record<string, string>
+  timeoutMs: number | null
+  network: NetworkMode
+  uid: UserMode
+  tmpSizeBytes: number
+  limits: LimitsSpec
+}
+
+/** {@link SandboxSpec} plus what only {@link run} uses. */
+export interface RunSpec extends SandboxSpec {
+  input: string | Uint8Array | null
+  maxOutputBytes: number
+}
+
+/** {@link SandboxSpec} plus what only {@link spawn} uses. */
+export interface SpawnSpec extends SandboxSpec {
+  stdio: [StdioSlot, StdioSlot, StdioSlot]
+  ipc: boolean
+  serialization: 'json' | 'advanced'
+}

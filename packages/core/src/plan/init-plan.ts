@@ -1,0 +1,61 @@
+import type { SandboxSpec } from '../options/types.js'
+import type { KernelAbi } from './syscalls.js'
+import { HOST_TMP } from './tmp-binds.js'
+
+/** The hostname every sandbox gets. */
+export const SANDBOX_HOSTNAME = 'nsbox'
+
+/** Facts about the host the plan depends on, gathered by the launcher before planning. */
+export interface HostFacts {
+  uid: number
+  gid: number
+  abi: KernelAbi
+  /** Entries of the host's `/tmp` to bind back, each with whether it is a directory. */
+  tmpBinds: { path: string; isDirectory: boolean }[]
+  /** Whether `/dev/shm` exists and should get a private tmpfs too. */
+  hasDevShm: boolean
+  /** Environment the command receives, after nsbox's own additions. */
+  env: Record<string, string>
+}
+
+/**
+ * Turns a spec into the ordered list of steps the in-sandbox init carries out, as the
+ * tokens it reads from its control socket. The order is the order the kernel needs:
+ * open what the tmpfs will hide, mount the tmpfs, bind those paths back, bring the
+ * network up, set the hostname, then drop to the caller's uid and exec.
+ */
+export function planInit(spec: SandboxSpec, host: HostFacts): string[] {
+  const { abi } = host
+  const tokens = [
+    'nsbox-plan-1',
+    ...[
+      abi.mount,
+      abi.sethostname,
+      abi.unshare,
+      abi.prctl,
+      abi.setsid,
+      abi.rtSigprocmask,
+      abi.signalfd4,
+      abi.oPath,
+    ].map(String),
+  ]
+  for (const bind of host.tmpBinds) tokens.push('hold', bind.path)
+  tokens.push('tmpfs', HOST_TMP, `size=${spec.tmpSizeBytes},mode=1777`)
+  for (const [index, bind] of host.tmpBinds.entries()) {
+    tokens.push('bind', String(index), bind.path, bind.isDirectory ? 'dir' : 'file')
+  }
+  if (host.hasDevShm) tokens.push('tmpfs', '/dev/shm', `size=${spec.tmpSizeBytes},mode=1777`)
+  if (spec.network === 'loopback') tokens.push('loopback')
+  tokens.push('hostname', SANDBOX_HOSTNAME)
+  if (spec.uid === 'self') tokens.push('user', String(host.uid), String(host.gid))
+  tokens.push('cwd', spec.cwd)
+  for (const [key, value] of Object.entries(host.env)) tokens.push('env', `${key}=${value}`)
+  tokens.push('exec', spec.file, ...spec.args)
+  return tokens
+}
+
+/** Frames tokens for the control socket: `"<length>\n"` and NUL-terminated tokens. */
+export function encodePlan(tokens: readonly string[]): Buffer {
+  const payload = Buffer.from(tokens.map((token) => `${token}\0`).join(''), 'utf8')
+  return Buffer.concat([Buffer.from(`${payload.length}\n`), payload])
+}

@@ -1,0 +1,55 @@
+import { UnsupportedPlatformError } from '../errors.js'
+
+/** What the in-sandbox init needs to know about the kernel ABI of this CPU architecture. */
+export interface KernelAbi {
+  mount: number
+  sethostname: number
+  unshare: number
+  prctl: number
+  setsid: number
+  rtSigprocmask: number
+  signalfd4: number
+  /** The `O_PATH` open flag. */
+  oPath: number
+}
+
+const O_PATH_GENERIC = 0o10000000
+
+// x86_64 has its own table; arm64, riscv64 and loong64 share the generic one.
+const GENERIC_ABI: KernelAbi = {
+  mount: 40,
+  sethostname: 161,
+  unshare: 97,
+  prctl: 167,
+  setsid: 157,
+  rtSigprocmask: 135,
+  signalfd4: 74,
+  oPath: O_PATH_GENERIC,
+}
+
+const ABI_BY_ARCH: Record<string, KernelAbi> = {
+  x64: {
+    mount: 165,
+    sethostname: 170,
+    unshare: 272,
+    prctl: 157,
+    setsid: 112,
+    rtSigprocmask: 14,
+    signalfd4: 289,
+    oPath: O_PATH_GENERIC,
+  },
+  arm64: GENERIC_ABI,
+  riscv64: GENERIC_ABI,
+  loong64: GENERIC_ABI,
+}
+
+/** The kernel ABI for a Node.js `process.arch` value; throws on architectures nsbox does not know. */
+export function kernelAbiFor(arch: string): KernelAbi {
+  const abi = ABI_BY_ARCH[arch]
+  if (!abi) {
+    throw new UnsupportedPlatformError(
+      `nsbox does not support the ${arch} architecture yet (supported: ${Object.keys(ABI_BY_ARCH).join(', ')}). Please open an issue with the output of \`uname -m\`.`,
+    )
+  }
+  return abi
+}

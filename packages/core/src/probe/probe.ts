@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { isSandboxError, UsernsBlockedError, type UsernsBlocker } from '../errors.js'
+import { run } from '../launch/run.js'
+import { findExecutable } from './tools.js'
+
+/** A program nsbox uses, as found on this host. */
+export interface ToolSupport {
+  /** Absolute path, or `null` when it is missing. */
+  path: string | null
+  /** Its version as it reports it, or `null`. */
+  version: string | null
+}
+
+/** What this host supports, as found by {@link probe}. */
+export interface HostSupport {
+  /** Whether a sandbox can start here at all. */
+  canSandbox: boolean
+  /** Unprivileged user namespaces: whether they work, and if not, why and how to fix it. */
+  userNamespaces:
+    | { works: true }
+    | {
+        works: false
+        blockedBy: UsernsBlocker | 'missing-tool' | 'other'
+        /** The error nsbox raised when it tried, with its own advice. */
+        message: string
+        /** The command that fixes it, when one is known. */
+        fix: string | null
+      }
+  /** The programs a launch uses. */
+  tools: { unshare: ToolSupport; perl: ToolSupport }
+  /** Kernel release (`uname -r`). */
+  kernel: string
+  /** CPU architecture, as Node.js names it. */
+  arch: string
+}
+
+const exec = promisify(execFile)
+
+/**
+ * Finds out what this host supports by starting a real sandbox, and explains what is
+ * missing. Never throws for an unsupported host: it reports.
+ *
+ * @example
+ * ```ts
+ * import { probe } from '@nsbox/core'
+ *
+ * const support = await probe()
+ * if (!support.userNamespaces.works) console.error(support.userNamespaces.fix)
+ * ```
+ */
+export async function probe(): Promise<HostSupport> {
+  const [unshare, perl, kernel] = await Promise.all([
+    toolSupport('unshare', ['--version']),
+    toolSupport('perl', ['-e', 'print $^V']),
+    exec('uname', ['-r']).then(
+      (output) => output.stdout.trim(),
+      () => 'unknown',
+    ),
+  ])
+  const userNamespaces = await tryUserNamespaces()
+  return {
+    canSandbox: userNamespaces.works,
+    userNamespaces,
+    tools: { unshare, perl },
+    kernel,
+    arch: process.arch,
+  }
+}
+
+async function tryUserNamespaces(): Promise<HostSupport['userNamespaces']> {
+  try {
+    const result = await run('true', [], {
+      timeout: '20s',
+      extendEnv: false,
+      env: { PATH: '/usr/bin:/bin' },
+      cwd: '/',
+    })
+    if (result.exitCode === 0) return { works: true }
+    return {
+      works: false,
+      blockedBy: 'other',
+      message: `a test sandbox running \`true\` ended with ${result.exitCode ?? result.signal}: ${result.stderr.trim()}`,
+      fix: null,
+    }
+  } catch (error) {
+    if (!isSandboxError(error)) throw error
+    if (error instanceof UsernsBlockedError) {
+      return { works: false, blockedBy: error.blockedBy, message: error.message, fix: error.fix }
+    }
+    return {
+      works: false,
+      blockedBy: error.code === 'ERR_MISSING_TOOL' ? 'missing-tool' : 'other',
+      message: error.message,
+      fix: null,
+    }
+  }
+}
+
+async function toolSupport(name: string, versionArgs: string[]): Promise<ToolSupport> {
+  const path = findExecutable(name)
+  if (!path) return { path: null, version: null }
+  const version = await exec(path, versionArgs, { env: {} }).then(
+    (output) => output.stdout.trim().split('\n')[0] ?? null,
+    () => null,
+  )
+  return { path, version }
+}

@@ -1,0 +1,73 @@
+import { expect, it } from 'vitest'
+import { uniqueMarker, waitForExit, waitUntilGone } from '../../../test/support/processes.js'
+import {
+  describeWithSandboxes,
+  holdAsUser,
+  killAfterReadyAsUser,
+  sandboxAsUser,
+} from '../../../test/support/unprivileged.js'
+
+await describeWithSandboxes('the end of a sandbox', () => {
+  it('passes on the exit code', async () => {
+    const result = await sandboxAsUser('sh', ['-c', 'exit 42'])
+    expect(result).toMatchObject({ exitCode: 42, signal: null, killedBy: null })
+  })
+
+  it('reports the signal that ended the command', async () => {
+    const result = await sandboxAsUser('sh', ['-c', 'kill -9 $$'])
+    expect(result).toMatchObject({ exitCode: null, signal: 'SIGKILL', killedBy: null })
+  })
+
+  it('kills a backgrounded grandchild when the command exits', async () => {
+    const marker = uniqueMarker('grandchild')
+    const result = await sandboxAsUser('sh', [
+      '-c',
+      `(sh -c 'sleep 300; true' ${marker} &) ; echo started`,
+    ])
+    expect(result.stdout).toBe('started\n')
+    expect(await waitUntilGone(marker, 1000)).toEqual([])
+  })
+
+  it('timeout: ends `sleep 30` promptly and says so', async () => {
+    const marker = uniqueMarker('timeout')
+    const result = await sandboxAsUser('sh', ['-c', 'sleep 30; true', marker], { timeout: '1s' })
+    expect(result).toMatchObject({ exitCode: null, signal: 'SIGKILL', killedBy: 'timeout' })
+    expect(result.duration).toBeGreaterThanOrEqual(1000)
+    expect(result.duration).toBeLessThan(5000)
+    expect(await waitUntilGone(marker, 1000)).toEqual([])
+  })
+
+  it('kill(): SIGTERM reaches the command, which may handle it', async () => {
+    const result = await killAfterReadyAsUser(
+      'sh',
+      ['-c', 'trap "exit 7" TERM; echo ready; sleep 30 & wait'],
+      'SIGTERM',
+    )
+    expect(result).toMatchObject({ exitCode: 7, killedBy: null })
+  })
+
+  it('kill(): SIGKILL ends the whole sandbox', async () => {
+    const marker = uniqueMarker('kill')
+    const result = await killAfterReadyAsUser(
+      'sh',
+      ['-c', `echo ready; sleep 30; true`, marker],
+      'SIGKILL',
+    )
+    expect(result).toMatchObject({ exitCode: null, signal: 'SIGKILL', killedBy: null })
+    expect(await waitUntilGone(marker, 1000)).toEqual([])
+  })
+
+  it('leaves no process when the parent Node process is SIGKILLed', async () => {
+    const marker = uniqueMarker('orphan')
+    const { helper, launcherPid } = await holdAsUser('sh', [
+      '-c',
+      `(sh -c 'sleep 300; true' ${marker} &); echo ready; sleep 300; true`,
+      marker,
+    ])
+    expect(launcherPid).toBeGreaterThan(0)
+    helper.kill('SIGKILL')
+    await helper
+    expect(await waitUntilGone(marker, 1000)).toEqual([])
+    expect(await waitForExit(launcherPid, 1000)).toBe(true)
+  })
+})

@@ -1,0 +1,43 @@
+// Runs as the unprivileged test user: carries out one request against the built
+// @nsbox/core and reports on stdout as JSON.
+import { probe, run, spawn } from '../../packages/core/dist/index.js'
+
+const request = JSON.parse(process.argv[2] ?? '{}')
+
+function errorReport(error) {
+  return {
+    error: { name: error.name, code: error.code, message: error.message, option: error.option },
+  }
+}
+
+if (request.mode === 'probe') {
+  process.stdout.write(JSON.stringify(await probe()))
+} else if (request.mode === 'run') {
+  const report = await run(request.file, request.args, request.options).catch(errorReport)
+  process.stdout.write(JSON.stringify(report))
+} else if (request.mode === 'concurrent') {
+  const reports = await Promise.all(
+    request.runs.map((one) => run(one.file, one.args, one.options).catch(errorReport)),
+  )
+  process.stdout.write(JSON.stringify(reports))
+} else if (request.mode === 'hold') {
+  // Start a sandbox, say so once its command printed "ready", then wait to be killed.
+  const sandbox = spawn(request.file, request.args, {
+    ...request.options,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const ready = new Promise((resolve) => {
+    sandbox.stdout.on('data', (chunk) => String(chunk).includes('ready') && resolve())
+  })
+  if (request.killAfterReady) {
+    await ready
+    sandbox.kill(request.killAfterReady)
+    process.stdout.write(JSON.stringify(await sandbox.result))
+  } else {
+    await ready
+    process.stdout.write(`ready ${sandbox.pid}\n`)
+    setInterval(() => {}, 60_000)
+  }
+} else {
+  throw new Error(`unknown mode ${request.mode}`)
+}

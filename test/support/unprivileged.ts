@@ -1,0 +1,115 @@
+import { fileURLToPath } from 'node:url'
+import type { RunOptions, SandboxResult } from '@nsbox/core'
+import { execa, type ResultPromise } from 'execa'
+import { describe } from 'vitest'
+import { testUser } from './test-user.js'
+
+const childScript = fileURLToPath(new URL('./sandbox-child.mjs', import.meta.url))
+
+/** A {@link SandboxResult}, or the error `run()` rejected with. */
+export type RunReport =
+  | SandboxResult
+  | { error: { name: string; code: string; message: string; option?: string } }
+
+function asTestUser(
+  request: object,
+): ResultPromise<{ uid: number; gid: number; env: Record<string, string>; reject: false }> {
+  const user = testUser()
+  return execa(process.execPath, [childScript, JSON.stringify(request)], {
+    uid: user.uid,
+    gid: user.gid,
+    env: { HOME: user.home, USER: user.name, LOGNAME: user.name },
+    reject: false,
+  })
+}
+
+async function reportOf<T>(request: object): Promise<T> {
+  const child = await asTestUser(request)
+  if (child.exitCode !== 0)
+    throw new Error(`the sandbox helper failed (${child.exitCode}): ${child.stderr}`)
+  return JSON.parse(child.stdout) as T
+}
+
+/** Runs `run(file, args, options)` as the unprivileged test user; the one way tests start sandboxes. */
+export function runAsUser(
+  file: string,
+  args: string[] = [],
+  options: RunOptions = {},
+): Promise<RunReport> {
+  return reportOf({ mode: 'run', file, args, options })
+}
+
+/** Like {@link runAsUser} for a result that must exist: fails the test on an error report. */
+export async function sandboxAsUser(
+  file: string,
+  args: string[] = [],
+  options: RunOptions = {},
+): Promise<SandboxResult> {
+  const report = await runAsUser(file, args, options)
+  if ('error' in report)
+    throw new Error(`expected a result, got ${report.error.code}: ${report.error.message}`)
+  return report
+}
+
+/** Starts several sandboxes at once in one process of the test user. */
+export function runConcurrentlyAsUser(
+  runs: { file: string; args: string[]; options?: RunOptions }[],
+): Promise<RunReport[]> {
+  return reportOf({ mode: 'concurrent', runs })
+}
+
+/**
+ * Starts a sandbox in a helper process of the test user and resolves once its command
+ * printed "ready"; the helper then waits, so the test can kill it.
+ */
+export async function holdAsUser(
+  file: string,
+  args: string[],
+  options: RunOptions = {},
+): Promise<{ helper: ReturnType<typeof asTestUser>; launcherPid: number }> {
+  const helper = asTestUser({ mode: 'hold', file, args, options })
+  const launcherPid = await new Promise<number>((resolve, reject) => {
+    helper.stdout?.on('data', (chunk: Buffer) => {
+      const match = /ready (\d+)/.exec(String(chunk))
+      if (match) resolve(Number(match[1]))
+    })
+    helper.then(
+      (result) =>
+        reject(new Error(`the helper ended before the sandbox was ready: ${result.stderr}`)),
+      reject,
+    )
+  })
+  return { helper, launcherPid }
+}
+
+/** Starts a sandbox as the test user, sends `signal` once the command printed "ready", returns the result. */
+export function killAfterReadyAsUser(
+  file: string,
+  args: string[],
+  signal: NodeJS.Signals,
+): Promise<SandboxResult> {
+  return reportOf({ mode: 'hold', file, args, killAfterReady: signal })
+}
+
+let support: Promise<{ canSandbox: boolean; userNamespaces: { message?: string } }> | undefined
+
+/** Whether the test user can start sandboxes on this host (probed once per test file). */
+export function canSandboxAsUser(): Promise<boolean> {
+  support ??= reportOf({ mode: 'probe' })
+  return support.then((found) => {
+    if (!found.canSandbox && process.env.NSBOX_MUST_WORK === '1') {
+      throw new Error(
+        `NSBOX_MUST_WORK=1 but sandboxes cannot start here: ${found.userNamespaces.message}`,
+      )
+    }
+    return found.canSandbox
+  })
+}
+
+/**
+ * `describe` for tests that start real sandboxes: skipped on a host that cannot start
+ * them, and a failure instead when `NSBOX_MUST_WORK=1` (as in CI).
+ */
+export async function describeWithSandboxes(name: string, body: () => void): Promise<void> {
+  describe.skipIf(!(await canSandboxAsUser()))(name, body)
+}
