@@ -40,4 +40,6 @@ console.log(indent(result.stdout))
 console.log('\n  Afterwards:')
 console.log(afterwards())
 console.log(`\n  The sandbox took ${result.duration.toFixed(1)} ms, exit code ${result.exitCode}.`)
-console.log('\nSame program: private PIDs, a private loopback, a private /tmp, and nothing left running.')
+console.log(
+  '\nSame program: private PIDs, a private loopback, a private /tmp, and nothing left running.',
+)

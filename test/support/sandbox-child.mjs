@@ -20,6 +20,24 @@ if (request.mode === 'probe') {
     request.runs.map((one) => run(one.file, one.args, one.options).catch(errorReport)),
   )
   process.stdout.write(JSON.stringify(reports))
+} else if (request.mode === 'ipc') {
+  // Round-trips a value that only the 'advanced' serialization can carry.
+  const echo = 'process.on("message", (m) => { process.send(m); process.disconnect() })'
+  const sandbox = spawn(process.execPath, ['-e', echo], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced',
+  })
+  const reply = new Promise((resolve) => sandbox.on('message', resolve))
+  sandbox.send(new Map([['answer', 42n]]))
+  const message = await reply
+  const result = await sandbox.result
+  process.stdout.write(
+    JSON.stringify({
+      isMap: message instanceof Map,
+      answer: String(message.get('answer')),
+      exitCode: result.exitCode,
+    }),
+  )
 } else if (request.mode === 'hold') {
   // Start a sandbox, say so once its command printed "ready", then wait to be killed.
   const sandbox = spawn(request.file, request.args, {

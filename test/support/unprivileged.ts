@@ -51,6 +51,32 @@ export async function sandboxAsUser(
   return report
 }
 
+/** Round-trips a `Map` over a sandboxed Node.js IPC channel with 'advanced' serialization. */
+export function ipcRoundTripAsUser(): Promise<{
+  isMap: boolean
+  answer: string
+  exitCode: number
+}> {
+  return reportOf({ mode: 'ipc' })
+}
+
+const cliEntry = fileURLToPath(new URL('../../packages/core/dist/cli/main.js', import.meta.url))
+
+/** Runs the `nsbox` CLI as the unprivileged test user. */
+export async function cliAsUser(
+  args: string[],
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const user = testUser()
+  const child = await execa(process.execPath, [cliEntry, ...args], {
+    uid: user.uid,
+    gid: user.gid,
+    env: { HOME: user.home, USER: user.name, PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    extendEnv: false,
+    reject: false,
+  })
+  return { exitCode: child.exitCode ?? -1, stdout: child.stdout, stderr: child.stderr }
+}
+
 /** Starts several sandboxes at once in one process of the test user. */
 export function runConcurrentlyAsUser(
   runs: { file: string; args: string[]; options?: RunOptions }[],

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest'
+import { parseRunArgs } from './parse-run-args.js'
+import { exitCodeOf } from './run-command.js'
+
+describe('parseRunArgs', () => {
+  it('splits flags from the command at --', () => {
+    expect(
+      parseRunArgs(['--network', 'none', '--timeout', '10s', '--json', '--', 'node', '--version']),
+    ).toEqual({
+      help: false,
+      json: true,
+      file: 'node',
+      args: ['--version'],
+      options: { network: 'none', timeout: '10s' },
+    })
+  })
+
+  it('passes limits on for validation', () => {
+    expect(
+      parseRunArgs(['--memory', '64M', '--pids', '16', '--cpus', '0.5', '--', 'true']).options,
+    ).toEqual({ memory: '64M', pids: 16, cpus: 0.5 })
+  })
+
+  it('refuses unknown flags, a missing command and non-numeric counts', () => {
+    expect(() => parseRunArgs(['--netwrk', 'none', '--', 'true'])).toThrowError(
+      /nsbox run: Unknown option '--netwrk'/,
+    )
+    expect(() => parseRunArgs(['--network', 'none'])).toThrowError(/no command given/)
+    expect(() => parseRunArgs(['--pids', 'lots', '--', 'true'])).toThrowError(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTION', option: 'pids' }),
+    )
+  })
+
+  it('--help needs no command', () => {
+    expect(parseRunArgs(['--help']).help).toBe(true)
+  })
+})
+
+describe('exitCodeOf', () => {
+  const result = {
+    command: 'x',
+    killedBy: null,
+    duration: 1,
+    stdout: '',
+    stderr: '',
+    truncated: false,
+  }
+  it('passes the exit code on, or 128+N for signal N', () => {
+    expect(exitCodeOf({ ...result, exitCode: 3, signal: null })).toBe(3)
+    expect(exitCodeOf({ ...result, exitCode: null, signal: 'SIGKILL' })).toBe(137)
+    expect(exitCodeOf({ ...result, exitCode: null, signal: 'SIGTERM' })).toBe(143)
+  })
+})

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest'
+import type { UsernsHostSettings } from '../probe/userns-diagnosis.js'
+import { ControlLineReader, parseControlLine } from './control-messages.js'
+import { interpretEnding, type LaunchEnding } from './ending.js'
+import { formatCommand } from './result.js'
+
+const base: LaunchEnding = {
+  file: 'node',
+  messages: [],
+  launcherExitCode: 0,
+  launcherSignal: null,
+  launcherOutput: '',
+  killedBy: null,
+  killedWith: null,
+  commandPath: '/usr/bin:/bin',
+}
+const settings = (): UsernsHostSettings => ({
+  apparmorRestrict: 1,
+  unprivilegedUsernsClone: undefined,
+  maxUserNamespaces: 100,
+  inContainer: false,
+})
+const mustNotRead = (): UsernsHostSettings => {
+  throw new Error('settings are only read when unshare failed')
+}
+
+describe('interpretEnding', () => {
+  it('an exit code reported by the init', () => {
+    expect(
+      interpretEnding({ ...base, messages: [{ type: 'exit', code: 3 }] }, mustNotRead),
+    ).toEqual({ exitCode: 3, signal: null, killedBy: null })
+  })
+
+  it('a signal reported by the init, by name', () => {
+    expect(
+      interpretEnding({ ...base, messages: [{ type: 'signal', signal: 15 }] }, mustNotRead),
+    ).toEqual({ exitCode: null, signal: 'SIGTERM', killedBy: null })
+  })
+
+  it('a timeout: nsbox killed it, whatever the launcher says', () => {
+    expect(
+      interpretEnding(
+        { ...base, launcherExitCode: null, launcherSignal: 'SIGKILL', killedBy: 'timeout' },
+        mustNotRead,
+      ),
+    ).toEqual({
+      exitCode: null,
+      signal: 'SIGKILL',
+      killedBy: 'timeout',
+    })
+  })
+
+  it('a failed setup step names the step and the errno', () => {
+    const error = interpretEnding(
+      { ...base, messages: [{ type: 'setup-error', step: 'tmpfs /tmp', errno: 1 }] },
+      mustNotRead,
+    )
+    expect(error).toMatchObject({ code: 'ERR_SETUP_FAILED', step: 'tmpfs /tmp' })
+    expect((error as Error).message).toMatch(
+      /^nsbox: setting up the sandbox failed at step `tmpfs \/tmp` \(EPERM\)\./,
+    )
+  })
+
+  it('a command not found names the PATH searched', () => {
+    const error = interpretEnding(
+      { ...base, messages: [{ type: 'exec-error', errno: 2 }] },
+      mustNotRead,
+    )
+    expect(error).toMatchObject({ code: 'ERR_EXEC_FAILED', errno: 'ENOENT' })
+    expect((error as Error).message).toContain('Looked in PATH=/usr/bin:/bin')
+  })
+
+  it('unshare failing: diagnosed from its message and the host settings', () => {
+    const error = interpretEnding(
+      {
+        ...base,
+        launcherExitCode: 1,
+        launcherOutput: 'unshare: write failed /proc/self/uid_map: Operation not permitted\n',
+      },
+      settings,
+    )
+    expect(error).toMatchObject({ code: 'ERR_USERNS_BLOCKED', blockedBy: 'apparmor' })
+  })
+
+  it('an early end without any report', () => {
+    const error = interpretEnding(
+      { ...base, launcherExitCode: 122, launcherOutput: '' },
+      mustNotRead,
+    )
+    expect(error).toMatchObject({ code: 'ERR_SETUP_FAILED', step: 'launch' })
+  })
+})
+
+describe('control lines', () => {
+  it('parses each kind and ignores unknown lines', () => {
+    expect(parseControlLine('exit 0')).toEqual({ type: 'exit', code: 0 })
+    expect(parseControlLine('error bind /tmp/a b\t13')).toEqual({
+      type: 'setup-error',
+      step: 'bind /tmp/a b',
+      errno: 13,
+    })
+    expect(parseControlLine('hello')).toBeUndefined()
+  })
+
+  it('reassembles lines split across chunks', () => {
+    const reader = new ControlLineReader()
+    reader.push('ex')
+    reader.push('it 4\nsig')
+    expect(reader.messages).toEqual([{ type: 'exit', code: 4 }])
+  })
+})
+
+describe('formatCommand', () => {
+  it('quotes what a shell would split', () => {
+    expect(formatCommand('sh', ['-c', "echo 'hi' there"])).toBe(`sh -c 'echo '\\''hi'\\'' there'`)
+    expect(formatCommand('node', ['--test', 'a/b.js'])).toBe('node --test a/b.js')
+  })
+})

@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest'
+import { normalizeRunOptions, normalizeSpawnOptions } from './normalize.js'
+
+const invalid = (option: string) => expect.objectContaining({ code: 'ERR_INVALID_OPTION', option })
+
+describe('normalizeRunOptions', () => {
+  it('fills in the documented defaults', () => {
+    const spec = normalizeRunOptions('node', ['-v'], undefined)
+    expect(spec).toMatchObject({
+      file: 'node',
+      args: ['-v'],
+      cwd: process.cwd(),
+      timeoutMs: null,
+      network: 'loopback',
+      uid: 'self',
+      tmpSizeBytes: 1024 ** 3,
+      maxOutputBytes: 16 * 1024 ** 2,
+      input: null,
+      limits: { memoryBytes: null, pids: null, cpus: null },
+    })
+    expect(spec.env.PATH).toBe(process.env.PATH)
+  })
+
+  it('extends process.env by default and replaces it with extendEnv: false', () => {
+    expect(normalizeRunOptions('x', [], { env: { EXTRA: '1' } }).env).toMatchObject({
+      EXTRA: '1',
+      PATH: process.env.PATH,
+    })
+    expect(normalizeRunOptions('x', [], { env: { ONLY: '1' }, extendEnv: false }).env).toEqual({
+      ONLY: '1',
+    })
+  })
+
+  it('drops variables set to undefined', () => {
+    expect(
+      normalizeRunOptions('x', [], { env: { PATH: undefined }, extendEnv: true }).env.PATH,
+    ).toBeUndefined()
+  })
+
+  it('resolves cwd, including file: URLs', () => {
+    expect(normalizeRunOptions('x', [], { cwd: new URL('file:///srv/app') }).cwd).toBe('/srv/app')
+    expect(normalizeRunOptions('x', [], { cwd: 'relative' }).cwd).toBe(`${process.cwd()}/relative`)
+  })
+
+  it('parses sizes and durations', () => {
+    const spec = normalizeRunOptions('x', [], {
+      timeout: '2m',
+      tmpSize: '64M',
+      maxOutput: 100,
+      memory: '1G',
+      pids: 8,
+      cpus: 0.5,
+    })
+    expect(spec).toMatchObject({
+      timeoutMs: 120_000,
+      tmpSizeBytes: 64 * 1024 ** 2,
+      maxOutputBytes: 100,
+    })
+    expect(spec.limits).toEqual({ memoryBytes: 1024 ** 3, pids: 8, cpus: 0.5 })
+  })
+
+  it.each([
+    [
+      'network',
+      { network: 'wifi' },
+      "Expected the `network` option to be one of 'loopback', 'none', 'host', got `\"wifi\"` (string).",
+    ],
+    [
+      'uid',
+      { uid: 1000 },
+      "Expected the `uid` option to be one of 'self', 'root', got `1000` (number).",
+    ],
+    [
+      'pids',
+      { pids: 0 },
+      'Expected the `pids` option to be a positive whole number such as 64, got `0` (number).',
+    ],
+    [
+      'cpus',
+      { cpus: '2' },
+      'Expected the `cpus` option to be a positive number of cores such as 1.5, got `"2"` (string).',
+    ],
+    [
+      'extendEnv',
+      { extendEnv: 'yes' },
+      'Expected the `extendEnv` option to be a boolean, got `"yes"` (string).',
+    ],
+    [
+      'input',
+      { input: 42 },
+      'Expected the `input` option to be a string or a Uint8Array, got `42` (number).',
+    ],
+  ])('refuses a bad %s with a message naming it', (option, options, message) => {
+    expect(() => normalizeRunOptions('x', [], options)).toThrowError(invalid(option))
+    expect(() => normalizeRunOptions('x', [], options)).toThrowError(`nsbox: ${message}`)
+  })
+
+  it('refuses unknown options and suggests the one meant', () => {
+    expect(() => normalizeRunOptions('x', [], { memroy: '1G' })).toThrowError(
+      /Unknown option `memroy`\. Did you mean `memory`\?/,
+    )
+    expect(() => normalizeRunOptions('x', [], { stdio: 'pipe' })).toThrowError(invalid('stdio'))
+  })
+
+  it('refuses a bad command, arguments or environment', () => {
+    expect(() => normalizeRunOptions('', [], {})).toThrowError(invalid('file'))
+    expect(() => normalizeRunOptions(42, [], {})).toThrowError(invalid('file'))
+    expect(() => normalizeRunOptions('x', 'not-an-array', {})).toThrowError(invalid('args'))
+    expect(() => normalizeRunOptions('x', ['a\0b'], {})).toThrowError(invalid('args'))
+    expect(() => normalizeRunOptions('x', [], { env: { 'A=B': '1' } })).toThrowError(invalid('env'))
+    expect(() => normalizeRunOptions('x', [], { env: { A: 1 as unknown as string } })).toThrowError(
+      invalid('env'),
+    )
+    expect(() => normalizeRunOptions('x', [], 'options')).toThrowError(invalid('options'))
+  })
+})
+
+describe('normalizeSpawnOptions', () => {
+  it('defaults to piped stdio without IPC', () => {
+    expect(normalizeSpawnOptions('x', [], {})).toMatchObject({
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ipc: false,
+      serialization: 'json',
+    })
+  })
+
+  it('accepts one value for all three streams, or three plus ipc', () => {
+    expect(normalizeSpawnOptions('x', [], { stdio: 'inherit' }).stdio).toEqual([
+      'inherit',
+      'inherit',
+      'inherit',
+    ])
+    expect(
+      normalizeSpawnOptions('x', [], {
+        stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+        serialization: 'advanced',
+      }),
+    ).toMatchObject({
+      stdio: ['ignore', 'pipe', 'inherit'],
+      ipc: true,
+      serialization: 'advanced',
+    })
+  })
+
+  it.each([
+    ['overlapped'],
+    [['pipe', 'pipe']],
+    [['pipe', 'pipe', 'pipe', 'pipe']],
+    [['pipe', 'pipe', 3]],
+  ])('refuses stdio %j', (stdio) => {
+    expect(() => normalizeSpawnOptions('x', [], { stdio })).toThrowError(invalid('stdio'))
+  })
+
+  it('refuses run-only options', () => {
+    expect(() => normalizeSpawnOptions('x', [], { input: 'x' })).toThrowError(
+      /Unknown option `input`/,
+    )
+  })
+})

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest'
+import { normalizeRunOptions } from '../options/normalize.js'
+import { encodePlan, type HostFacts, planInit } from './init-plan.js'
+import { planLauncher } from './launcher.js'
+import { kernelAbiFor } from './syscalls.js'
+
+const host: HostFacts = {
+  uid: 1000,
+  gid: 1000,
+  abi: kernelAbiFor('x64'),
+  tmpBinds: [{ path: '/tmp/project', isDirectory: true }],
+  hasDevShm: true,
+  env: { PATH: '/usr/bin' },
+}
+
+describe('planInit', () => {
+  it('orders the steps as the kernel needs them', () => {
+    const spec = normalizeRunOptions('node', ['test.js'], { cwd: '/tmp/project', tmpSize: '64M' })
+    const tokens = planInit(spec, host)
+    expect(tokens.slice(0, 9)).toEqual([
+      'nsbox-plan-1',
+      '165',
+      '170',
+      '272',
+      '157',
+      '112',
+      '14',
+      '289',
+      String(0o10000000),
+    ])
+    expect(tokens.slice(9)).toEqual([
+      'hold',
+      '/tmp/project',
+      'tmpfs',
+      '/tmp',
+      `size=${64 * 1024 ** 2},mode=1777`,
+      'bind',
+      '0',
+      '/tmp/project',
+      'dir',
+      'tmpfs',
+      '/dev/shm',
+      `size=${64 * 1024 ** 2},mode=1777`,
+      'loopback',
+      'hostname',
+      'nsbox',
+      'user',
+      '1000',
+      '1000',
+      'cwd',
+      '/tmp/project',
+      'env',
+      'PATH=/usr/bin',
+      'exec',
+      'node',
+      'test.js',
+    ])
+  })
+
+  it('leaves lo down for network none and skips the uid drop for uid root', () => {
+    const tokens = planInit(normalizeRunOptions('true', [], { network: 'none', uid: 'root' }), {
+      ...host,
+      tmpBinds: [],
+    })
+    expect(tokens).not.toContain('loopback')
+    expect(tokens).not.toContain('user')
+    expect(tokens).not.toContain('hold')
+  })
+})
+
+describe('encodePlan', () => {
+  it('frames NUL-terminated tokens behind their byte length', () => {
+    expect(encodePlan(['a', 'é', '']).toString('utf8')).toBe('6\na\0é\0\0')
+  })
+})
+
+describe('planLauncher', () => {
+  const tools = {
+    unshare: '/usr/bin/unshare',
+    perl: '/usr/bin/perl',
+    initScript: '/pkg/dist/inside/init.pl',
+  }
+
+  it('creates every namespace and ties the PID namespace to unshare', () => {
+    expect(planLauncher('loopback', tools)).toEqual({
+      file: '/usr/bin/unshare',
+      args: [
+        '--user',
+        '--map-root-user',
+        '--pid',
+        '--fork',
+        '--kill-child',
+        '--mount-proc',
+        '--uts',
+        '--ipc',
+        '--net',
+        '/usr/bin/perl',
+        '/pkg/dist/inside/init.pl',
+      ],
+    })
+  })
+
+  it('keeps the host network for network host only', () => {
+    expect(planLauncher('none', tools).args).toContain('--net')
+    expect(planLauncher('host', tools).args).not.toContain('--net')
+  })
+})
+
+describe('kernelAbiFor', () => {
+  it('knows x64 and the generic table of arm64', () => {
+    expect(kernelAbiFor('x64').mount).toBe(165)
+    expect(kernelAbiFor('arm64').mount).toBe(40)
+  })
+
+  it('refuses an architecture it has no table for', () => {
+    expect(() => kernelAbiFor('ppc64')).toThrowError(
+      expect.objectContaining({ code: 'ERR_UNSUPPORTED_PLATFORM' }),
+    )
+  })
+})
