@@ -17,7 +17,7 @@ describe('planInit', () => {
   it('orders the steps as the kernel needs them', () => {
     const spec = normalizeRunOptions('node', ['test.js'], { cwd: '/tmp/project', tmpSize: '64M' })
     const tokens = planInit(spec, host)
-    expect(tokens.slice(0, 9)).toEqual([
+    expect(tokens.slice(0, 10)).toEqual([
       'nsbox-plan-1',
       '165',
       '170',
@@ -26,9 +26,10 @@ describe('planInit', () => {
       '112',
       '14',
       '289',
+      '231',
       String(0o10000000),
     ])
-    expect(tokens.slice(9)).toEqual([
+    expect(tokens.slice(10)).toEqual([
       'hold',
       '/tmp/project',
       'tmpfs',

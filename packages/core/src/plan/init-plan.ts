@@ -36,6 +36,7 @@ export function planInit(spec: SandboxSpec, host: HostFacts): string[] {
       abi.setsid,
       abi.rtSigprocmask,
       abi.signalfd4,
+      abi.exitGroup,
       abi.oPath,
     ].map(String),
   ]

@@ -9,6 +9,7 @@ export interface KernelAbi {
   setsid: number
   rtSigprocmask: number
   signalfd4: number
+  exitGroup: number
   /** The `O_PATH` open flag. */
   oPath: number
 }
@@ -24,6 +25,7 @@ const GENERIC_ABI: KernelAbi = {
   setsid: 157,
   rtSigprocmask: 135,
   signalfd4: 74,
+  exitGroup: 94,
   oPath: O_PATH_GENERIC,
 }
 
@@ -36,6 +38,7 @@ const ABI_BY_ARCH: Record<string, KernelAbi> = {
     setsid: 112,
     rtSigprocmask: 14,
     signalfd4: 289,
+    exitGroup: 231,
     oPath: O_PATH_GENERIC,
   },
   arm64: GENERIC_ABI,
