@@ -20,6 +20,19 @@ if (request.mode === 'probe') {
     request.runs.map((one) => run(one.file, one.args, one.options).catch(errorReport)),
   )
   process.stdout.write(JSON.stringify(reports))
+} else if (request.mode === 'many') {
+  // `count` sandboxes through `concurrency` lanes; reports failures, never results.
+  let started = 0
+  const failures = []
+  const lane = async () => {
+    while (started < request.count) {
+      started += 1
+      const result = await run(request.file, request.args, request.options).catch(errorReport)
+      if ('error' in result || result.exitCode !== 0) failures.push(JSON.stringify(result))
+    }
+  }
+  await Promise.all(Array.from({ length: request.concurrency }, lane))
+  process.stdout.write(JSON.stringify({ results: started, failures, pid: process.pid }))
 } else if (request.mode === 'ipc') {
   // Round-trips a value that only the 'advanced' serialization can carry.
   const echo = 'process.on("message", (m) => { process.send(m); process.disconnect() })'

@@ -11,6 +11,12 @@ export interface TestUser {
 /** The name of the unprivileged account the tests use when they run as root. */
 export const TEST_USER_NAME = process.env.NSBOX_TEST_USER ?? 'nsbox-test'
 
+/**
+ * A second unprivileged account that is never given a cgroup subtree: with it, tests see
+ * what a user without delegation gets (the watchdog, and the doctor's fix).
+ */
+export const UNDELEGATED_USER_NAME = 'nsbox-test-nocg'
+
 /** Whether the test process itself runs as root (then sandboxes run as {@link TEST_USER_NAME}). */
 export const isRoot = process.getuid?.() === 0
 
@@ -24,11 +30,18 @@ export function testUser(): TestUser {
       home: process.env.HOME ?? '/',
     }
   }
-  const entry = execFileSync('getent', ['passwd', TEST_USER_NAME], { encoding: 'utf8' })
-    .trim()
-    .split(':')
+  return lookUpUser(TEST_USER_NAME)
+}
+
+/** The account without cgroup delegation; `null` unless the tests run as root. */
+export function undelegatedUser(): TestUser | null {
+  return isRoot ? lookUpUser(UNDELEGATED_USER_NAME) : null
+}
+
+function lookUpUser(name: string): TestUser {
+  const entry = execFileSync('getent', ['passwd', name], { encoding: 'utf8' }).trim().split(':')
   return {
-    name: TEST_USER_NAME,
+    name,
     uid: Number(entry[2]),
     gid: Number(entry[3]),
     home: entry[5] ?? '/',

@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url'
-import type { RunOptions, SandboxResult } from '@nsbox/core'
+import type { HostSupport, RunOptions, SandboxResult } from '@nsbox/core'
 import { execa, type ResultPromise } from 'execa'
 import { describe } from 'vitest'
-import { testUser } from './test-user.js'
+import { type TestUser, testUser } from './test-user.js'
 
 const childScript = fileURLToPath(new URL('./sandbox-child.mjs', import.meta.url))
 
@@ -13,8 +13,8 @@ export type RunReport =
 
 function asTestUser(
   request: object,
+  user: TestUser = testUser(),
 ): ResultPromise<{ uid: number; gid: number; env: Record<string, string>; reject: false }> {
-  const user = testUser()
   return execa(process.execPath, [childScript, JSON.stringify(request)], {
     uid: user.uid,
     gid: user.gid,
@@ -23,8 +23,8 @@ function asTestUser(
   })
 }
 
-async function reportOf<T>(request: object): Promise<T> {
-  const child = await asTestUser(request)
+async function reportOf<T>(request: object, user?: TestUser): Promise<T> {
+  const child = await asTestUser(request, user)
   if (child.exitCode !== 0)
     throw new Error(`the sandbox helper failed (${child.exitCode}): ${child.stderr}`)
   return JSON.parse(child.stdout) as T
@@ -35,8 +35,9 @@ export function runAsUser(
   file: string,
   args: string[] = [],
   options: RunOptions = {},
+  user?: TestUser,
 ): Promise<RunReport> {
-  return reportOf({ mode: 'run', file, args, options })
+  return reportOf({ mode: 'run', file, args, options }, user)
 }
 
 /** Like {@link runAsUser} for a result that must exist: fails the test on an error report. */
@@ -44,8 +45,9 @@ export async function sandboxAsUser(
   file: string,
   args: string[] = [],
   options: RunOptions = {},
+  user?: TestUser,
 ): Promise<SandboxResult> {
-  const report = await runAsUser(file, args, options)
+  const report = await runAsUser(file, args, options, user)
   if ('error' in report)
     throw new Error(`expected a result, got ${report.error.code}: ${report.error.message}`)
   return report
@@ -65,8 +67,8 @@ const cliEntry = fileURLToPath(new URL('../../packages/core/dist/cli/main.js', i
 /** Runs the `nsbox` CLI as the unprivileged test user. */
 export async function cliAsUser(
   args: string[],
+  user: TestUser = testUser(),
 ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const user = testUser()
   const child = await execa(process.execPath, [cliEntry, ...args], {
     uid: user.uid,
     gid: user.gid,
@@ -92,8 +94,9 @@ export async function holdAsUser(
   file: string,
   args: string[],
   options: RunOptions = {},
+  user?: TestUser,
 ): Promise<{ helper: ReturnType<typeof asTestUser>; launcherPid: number }> {
-  const helper = asTestUser({ mode: 'hold', file, args, options })
+  const helper = asTestUser({ mode: 'hold', file, args, options }, user)
   const launcherPid = await new Promise<number>((resolve, reject) => {
     helper.stdout?.on('data', (chunk: Buffer) => {
       const match = /ready (\d+)/.exec(String(chunk))
@@ -115,6 +118,22 @@ export function killAfterReadyAsUser(
   signal: NodeJS.Signals,
 ): Promise<SandboxResult> {
   return reportOf({ mode: 'hold', file, args, killAfterReady: signal })
+}
+
+/** Runs `count` sandboxes, `concurrency` at a time, in one process of the test user. */
+export function runManyAsUser(
+  count: number,
+  concurrency: number,
+  file: string,
+  args: string[],
+  options: RunOptions,
+): Promise<{ results: number; failures: string[]; pid: number }> {
+  return reportOf({ mode: 'many', count, concurrency, file, args, options })
+}
+
+/** What `probe()` reports for a user (default: the test user). */
+export function probeAsUser(user?: TestUser): Promise<HostSupport> {
+  return reportOf({ mode: 'probe' }, user)
 }
 
 let support: Promise<{ canSandbox: boolean; userNamespaces: { message?: string } }> | undefined

@@ -3,6 +3,9 @@
  *
  * @packageDocumentation
  */
+
+export type { Enforcement, EnforcementBackend } from './cgroup/enforcement.js'
+export type { CgroupBackend } from './cgroup/sandbox-cgroup.js'
 export {
   ExecFailedError,
   InvalidOptionError,
@@ -22,6 +25,7 @@ export type { SandboxProcess } from './launch/sandbox-process.js'
 export type { Duration } from './options/duration.js'
 export type { Size } from './options/size.js'
 export type {
+  EnforceMode,
   NetworkMode,
   RunOptions,
   SandboxOptions,
@@ -29,4 +33,4 @@ export type {
   StdioSlot,
   UserMode,
 } from './options/types.js'
-export { type HostSupport, probe, type ToolSupport } from './probe/probe.js'
+export { type CgroupSupport, type HostSupport, probe, type ToolSupport } from './probe/probe.js'

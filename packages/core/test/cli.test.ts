@@ -40,10 +40,12 @@ await describeWithSandboxes('nsbox run', () => {
     })
   })
 
-  it('refuses a limit it cannot enforce, with exit 125 and the reason', async () => {
-    const { exitCode, stderr } = await cliAsUser(['run', '--memory', '64M', '--', 'true'])
+  it('refuses a limit value out of range, with exit 125 and the accepted range', async () => {
+    const { exitCode, stderr } = await cliAsUser(['run', '--cpus', '0.001', '--', 'true'])
     expect(exitCode).toBe(125)
-    expect(stderr).toMatch(/^nsbox: the `memory` limit is not enforced by this version/)
+    expect(stderr).toMatch(
+      /^nsbox: Expected the `cpus` option to be a number of cores of at least 0.01/,
+    )
   })
 
   it('refuses a bad value naming the option', async () => {

@@ -17,11 +17,6 @@ await describeWithSandboxes('errors from a real launch', () => {
     expect(report).toMatchObject({ error: { code: 'ERR_INVALID_OPTION', option: 'cwd' } })
   })
 
-  it('a limit this version cannot enforce: ERR_LIMIT_UNAVAILABLE, never ignored', async () => {
-    const report = await runAsUser('true', [], { memory: '64M' })
-    expect(report).toMatchObject({ error: { code: 'ERR_LIMIT_UNAVAILABLE', option: 'memory' } })
-  })
-
   it('a bad option value: ERR_INVALID_OPTION naming option, value and accepted forms', async () => {
     const report = await runAsUser('true', [], { timeout: 'soon' })
     expect(report).toMatchObject({

@@ -1,4 +1,4 @@
-import { type HostSupport, probe } from '../probe/probe.js'
+import { type CgroupSupport, type HostSupport, probe } from '../probe/probe.js'
 
 /** Carries out `nsbox doctor`; exits non-zero only when sandboxes cannot start at all. */
 export async function doctorCommand(argv: readonly string[]): Promise<number> {
@@ -24,6 +24,7 @@ export function formatDoctorReport(support: HostSupport): string {
     lines.push(`  FAIL  user namespaces: ${userns.message.replace(/^nsbox: /, '')}`)
     if (userns.fix) lines.push(`        fix: ${userns.fix}`)
   }
+  lines.push(...cgroupLines(support.cgroups))
   lines.push('')
   lines.push(
     support.canSandbox
@@ -31,6 +32,26 @@ export function formatDoctorReport(support: HostSupport): string {
       : 'Sandboxes cannot start on this host: fix the FAIL lines above.',
   )
   return `${lines.join('\n')}\n`
+}
+
+function cgroupLines(cgroups: CgroupSupport): string[] {
+  const version = cgroups.version === null ? 'none mounted' : `cgroup v${cgroups.version}`
+  const { memory, pids, cpus } = cgroups.limits
+  const limits = `memory: ${memory}, pids: ${pids}, cpus: ${cpus ?? 'unavailable'}`
+  const lines: string[] = []
+  if (cgroups.backend) {
+    lines.push(
+      `  ok    cgroups: ${version}; sandbox cgroups go in ${cgroups.sandboxParents.join(', ')}`,
+    )
+  } else {
+    lines.push(`  WARN  cgroups: ${version}; no writable cgroup for this user`)
+  }
+  lines.push(`  ${cgroups.missing ? 'WARN' : 'ok  '}  limits enforced by: ${limits}`)
+  if (cgroups.missing) {
+    lines.push(`        why: ${cgroups.missing.reason}`)
+    lines.push(`        fix: ${cgroups.missing.fix}`)
+  }
+  return lines
 }
 
 function toolLine(

@@ -4,6 +4,7 @@ export const MAIN_HELP = `nsbox: rootless Linux sandboxes for tests and untruste
 Usage:
   nsbox run [options] -- COMMAND [ARG...]   run COMMAND in a new sandbox
   nsbox doctor [--json]                     check what this host supports
+  sudo nsbox delegate --user NAME [-- CMD]  give NAME a cgroup subtree for limits
   nsbox --version                           print the version
 
 Run \`nsbox run --help\` for the sandbox options.
@@ -28,19 +29,45 @@ Options:
   --cwd DIR         working directory (default: the current one)
   --json            print the result as JSON on stdout instead of the command's
                     output (stdout and stderr are captured into it)
-  --memory SIZE     \\
-  --pids N           > resource limits: not enforced by this version; using one
-  --cpus N          /  is an error (ERR_LIMIT_UNAVAILABLE), never silently ignored
+  --memory SIZE     memory cap for the whole sandbox, swap off, such as 256M;
+                    over it the OOM killer ends a process
+  --pids N          cap on processes and threads; reaching it ends the sandbox
+  --cpus N          CPU cap in cores, such as 1.5 (needs a cgroup)
+  --enforce MODE    best-effort (default): where no cgroup is writable, memory
+                    and pids fall back to a polling watchdog, with a warning
+                    strict: refuse to start instead (ERR_LIMIT_UNAVAILABLE)
   -h, --help        show this help
 
 Exit status: COMMAND's own, or 128+N when signal N ended it. When nsbox ended it
 (a limit), one line on stderr says which, e.g.
   nsbox: killed: timeout 30 s exceeded
+  nsbox: killed: memory limit 256 MiB exceeded (peak 256.0 MiB)
 Errors of nsbox itself exit with 125 and a message that says how to fix them;
 126 means COMMAND could not be executed, 127 that it was not found.
 
 Examples:
   nsbox run -- node server.test.js
-  nsbox run --network none --timeout 10s -- python3 untrusted.py
+  nsbox run --network none --timeout 10s --memory 256M -- python3 untrusted.py
   nsbox run --json -- sh -c 'echo hi; exit 3'
+`
+
+/** `nsbox delegate --help`. */
+export const DELEGATE_HELP = `Usage: sudo nsbox delegate --user NAME [-- COMMAND [ARG...]]
+       sudo nsbox delegate --user NAME --undo
+
+Hands a cgroup subtree to NAME, so that NAME's sandboxes get their memory, pids and
+cpus limits from the kernel instead of nsbox's polling watchdog. Needs root.
+
+cgroup v1 hosts: creates <hierarchy>/nsbox/user-<uid> in the memory, pids, cpu and
+  cpuacct hierarchies, owned by NAME. It lasts until reboot or --undo; COMMAND, when
+  given, then runs as NAME.
+cgroup v2 hosts: a process can only use a subtree it was started in, so COMMAND is
+  required: it runs as NAME (with NAME's own groups) inside a new subtree delegated
+  the way systemd's Delegate=yes delegates, which is removed when COMMAND ends.
+
+Exit status: COMMAND's own; 0 without one.
+
+Examples:
+  sudo nsbox delegate --user "$USER" -- pnpm test      # GitHub Actions, any v2 host
+  sudo nsbox delegate --user ci                         # a cgroup v1 host, once per boot
 `

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
 import { isSandboxError } from '../errors.js'
+import { delegateCommand } from './delegate-command.js'
 import { doctorCommand } from './doctor.js'
 import { MAIN_HELP } from './help.js'
 import { runCommand } from './run-command.js'
@@ -15,6 +16,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return runCommand(rest)
     case 'doctor':
       return doctorCommand(rest)
+    case 'delegate':
+      return delegateCommand(rest)
     case '--version':
     case '-v':
       process.stdout.write(`${packageVersion()}\n`)

@@ -43,6 +43,7 @@ export function parseRunArgs(argv: readonly string[]): RunCommandLine {
   if (values.memory !== undefined) options.memory = values.memory
   if (values.pids !== undefined) options.pids = toNumber('pids', values.pids)
   if (values.cpus !== undefined) options.cpus = toNumber('cpus', values.cpus)
+  if (values.enforce !== undefined) options.enforce = values.enforce as RunOptions['enforce']
   return { help: false, json: values.json ?? false, file, args, options }
 }
 
@@ -60,6 +61,7 @@ function parseFlags(flags: readonly string[]) {
       memory: { type: 'string' },
       pids: { type: 'string' },
       cpus: { type: 'string' },
+      enforce: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },

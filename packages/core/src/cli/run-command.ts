@@ -1,7 +1,9 @@
 import { constants } from 'node:os'
+import { describeKill } from '../launch/kill-reason.js'
 import type { SandboxResult } from '../launch/result.js'
 import { run, spawn } from '../launch/run.js'
-import { formatDuration, parseDuration } from '../options/duration.js'
+import { parseDuration } from '../options/duration.js'
+import { parseSize } from '../options/size.js'
 import { RUN_HELP } from './help.js'
 import { parseRunArgs } from './parse-run-args.js'
 
@@ -24,7 +26,11 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   for (const signal of forwarded) process.on(signal, forward)
   try {
     const result = await sandbox.result
-    const reason = killReason(result, options.timeout)
+    const reason = describeKill(result, {
+      timeoutMs: options.timeout === undefined ? null : parseDuration('timeout', options.timeout),
+      memoryBytes: options.memory === undefined ? null : parseSize('memory', options.memory),
+      pids: options.pids ?? null,
+    })
     if (reason) process.stderr.write(`nsbox: killed: ${reason}\n`)
     return exitCodeOf(result)
   } finally {
@@ -36,14 +42,4 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
 export function exitCodeOf(result: SandboxResult): number {
   if (result.exitCode !== null) return result.exitCode
   return 128 + (result.signal ? (constants.signals[result.signal] ?? 9) : 9)
-}
-
-function killReason(
-  result: SandboxResult,
-  timeout: string | number | undefined,
-): string | undefined {
-  if (result.killedBy === 'timeout' && timeout !== undefined) {
-    return `timeout ${formatDuration(parseDuration('timeout', timeout))} exceeded`
-  }
-  return result.killedBy ?? undefined
 }

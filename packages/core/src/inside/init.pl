@@ -13,8 +13,8 @@
 # Protocol on fd 3 (a socket to the nsbox parent):
 #   in:  "<length>\n" then <length> bytes of NUL-terminated tokens (the plan),
 #        later "kill <signal number>\n" lines
-#   out: "error <step>\t<errno>\n", "exec-error <errno>\n",
-#        "exit <code>\n" or "signal <number>\n"
+#   out: "error <step>\t<errno>\n", "exec-error <errno>\n", then
+#        "cpu <milliseconds>\n" and "exit <code>\n" or "signal <number>\n"
 # End of file on fd 3 means the parent died: PID 1 exits, and the kernel kills
 # every process left in the PID namespace.
 #
@@ -124,7 +124,12 @@ my (@exec_argv, @exec_env, $exec_cwd, $map_uid, $map_gid);
 
 while (@plan) {
   my $op = shift @plan;
-  if ($op eq 'hold') {
+  if ($op eq 'cgroup') {
+    # Entered before anything else, so that the command and all it starts are
+    # charged to the sandbox's cgroup from their first page on.
+    my $procs = shift @plan;
+    write_file($procs, '0') or fail('cgroup');
+  } elsif ($op eq 'hold') {
     my $path = shift @plan;
     sysopen(my $handle, $path, 0 + $O_PATH) or fail("hold $path");
     push @held, $handle;
@@ -240,6 +245,9 @@ while (!defined $status) {
 }
 
 my $signal = $status & 127;
+# CPU time of every process PID 1 reaped: the command and all orphans it left.
+my (undef, undef, $children_user, $children_system) = times;
+report(sprintf('cpu %d', ($children_user + $children_system) * 1000));
 report($signal ? "signal $signal" : 'exit ' . ($status >> 8));
 # exit_group(2) directly: Perl's own exit would first tear its interpreter down.
 syscall($SYS_exit_group, $signal ? 128 + $signal : $status >> 8);

@@ -4,6 +4,7 @@ export type ControlMessage =
   | { type: 'signal'; signal: number }
   | { type: 'setup-error'; step: string; errno: number }
   | { type: 'exec-error'; errno: number }
+  | { type: 'cpu'; milliseconds: number }
 
 /** Parses one control line; unknown lines give `undefined`. */
 export function parseControlLine(line: string): ControlMessage | undefined {
@@ -11,6 +12,8 @@ export function parseControlLine(line: string): ControlMessage | undefined {
   if (match) return { type: 'exit', code: Number(match[1]) }
   match = /^signal (\d+)$/.exec(line)
   if (match) return { type: 'signal', signal: Number(match[1]) }
+  match = /^cpu (\d+)$/.exec(line)
+  if (match) return { type: 'cpu', milliseconds: Number(match[1]) }
   match = /^exec-error (\d+)$/.exec(line)
   if (match) return { type: 'exec-error', errno: Number(match[1]) }
   match = /^error (.+)\t(\d+)$/.exec(line)

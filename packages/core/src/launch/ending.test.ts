@@ -37,6 +37,27 @@ describe('interpretEnding', () => {
     ).toEqual({ exitCode: null, signal: 'SIGTERM', killedBy: null })
   })
 
+  it('a limit the cgroup counted stays on the reported ending', () => {
+    const messages = [
+      { type: 'cpu' as const, milliseconds: 5 },
+      { type: 'signal' as const, signal: 9 },
+    ]
+    expect(interpretEnding({ ...base, messages, killedBy: 'memory' }, mustNotRead)).toEqual({
+      exitCode: null,
+      signal: 'SIGKILL',
+      killedBy: 'memory',
+    })
+  })
+
+  it('an OOM kill of the init itself still ends as the memory limit, not a setup error', () => {
+    const ending = { ...base, launcherExitCode: 1, killedBy: 'memory' as const }
+    expect(interpretEnding(ending, mustNotRead)).toEqual({
+      exitCode: null,
+      signal: 'SIGKILL',
+      killedBy: 'memory',
+    })
+  })
+
   it('a timeout: nsbox killed it, whatever the launcher says', () => {
     expect(
       interpretEnding(
@@ -94,6 +115,7 @@ describe('interpretEnding', () => {
 describe('control lines', () => {
   it('parses each kind and ignores unknown lines', () => {
     expect(parseControlLine('exit 0')).toEqual({ type: 'exit', code: 0 })
+    expect(parseControlLine('cpu 1250')).toEqual({ type: 'cpu', milliseconds: 1250 })
     expect(parseControlLine('error bind /tmp/a b\t13')).toEqual({
       type: 'setup-error',
       step: 'bind /tmp/a b',

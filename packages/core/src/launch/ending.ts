@@ -21,7 +21,7 @@ export interface LaunchEnding {
   launcherSignal: NodeJS.Signals | null
   /** What `unshare` and the init printed on their own stderr. */
   launcherOutput: string
-  /** Set when nsbox itself killed the sandbox for a limit. */
+  /** Set when a limit ended the sandbox: nsbox killed it, or the cgroup's counters say so. */
   killedBy: KilledBy | null
   /** Set when the caller killed the sandbox with `kill()`. */
   killedWith: NodeJS.Signals | null
@@ -58,12 +58,12 @@ export function interpretEnding(
   for (const message of ending.messages) {
     switch (message.type) {
       case 'exit':
-        return { exitCode: message.code, signal: null, killedBy: null }
+        return { exitCode: message.code, signal: null, killedBy: ending.killedBy }
       case 'signal':
         return {
           exitCode: null,
           signal: SIGNAL_NAMES.get(message.signal) ?? 'SIGKILL',
-          killedBy: null,
+          killedBy: ending.killedBy,
         }
       case 'setup-error':
         return setupError(message.step, message.errno)

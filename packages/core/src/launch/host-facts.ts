@@ -12,6 +12,7 @@ export const IPC_FD = 5
 export function gatherHostFacts(
   spec: SandboxSpec,
   ipc: { enabled: boolean; serialization: string },
+  cgroupProcsFiles: readonly string[],
 ): HostFacts {
   checkCwd(spec.cwd)
   const realCandidates = tmpBindCandidates(spec).flatMap((candidate) => {
@@ -35,6 +36,7 @@ export function gatherHostFacts(
       isDirectory: statSync(path).isDirectory(),
     })),
     hasDevShm: existsSync('/dev/shm'),
+    cgroupProcsFiles,
     env,
   }
 }

@@ -1,20 +1,118 @@
-import { LimitUnavailableError } from '../errors.js'
-import type { LimitsSpec } from '../options/types.js'
+import { readFileSync } from 'node:fs'
+import { discoverCgroups } from '../cgroup/discover.js'
+import { type Enforcement, planEnforcement, watchedLimits } from '../cgroup/enforcement.js'
+import { SandboxCgroup } from '../cgroup/sandbox-cgroup.js'
+import { WATCHDOG_INTERVAL_MS, Watchdog } from '../cgroup/watchdog.js'
+import type { SandboxSpec } from '../options/types.js'
+import { debug } from './debug.js'
+
+/** What a sandbox's limits measured once it ended. */
+export interface LimitsOutcome {
+  /** The limit whose counters say it stopped the command, if any. */
+  killedBy: 'memory' | 'pids' | null
+  memoryPeak: number | null
+  pidsPeak: number | null
+  /** CPU milliseconds from the cgroup, or `null` when the sandbox had none. */
+  cpuTime: number | null
+  enforcement: Enforcement
+}
 
 /**
- * Refuses limits this version cannot enforce, rather than running without them:
- * a sandbox must never be silently weaker than asked for.
+ * The resource limits of one sandbox, from launch to teardown: its cgroup (created
+ * before launch), the watchdog or pids-limit watch while it runs, and the counters
+ * and removal after it ends.
  */
-export function assertLimitsEnforceable(limits: LimitsSpec): void {
-  const asked = (['memory', 'pids', 'cpus'] as const).filter((name) => {
-    const value = name === 'memory' ? limits.memoryBytes : limits[name]
-    return value !== null
-  })
-  const [first] = asked
-  if (first) {
-    throw new LimitUnavailableError(
-      first,
-      `nsbox: the ${asked.map((name) => `\`${name}\``).join(', ')} limit${asked.length > 1 ? 's are' : ' is'} not enforced by this version of nsbox (cgroup limits are not implemented yet). Remove the option, or enforce the limit outside nsbox.`,
-    )
+export class SandboxLimits {
+  readonly #spec: SandboxSpec
+  readonly #enforcement: Enforcement
+  readonly #cgroup: SandboxCgroup | null
+  readonly #watchdogLimits: { memoryBytes: number | null; pids: number | null } | null
+  #watchdog: Watchdog | null = null
+  #pidsWatch: NodeJS.Timeout | undefined
+
+  /** Plans and creates the limits; throws `ERR_LIMIT_UNAVAILABLE` or `ERR_SETUP_FAILED`. */
+  constructor(spec: SandboxSpec) {
+    this.#spec = spec
+    const { memoryBytes, pids, cpus } = spec.limits
+    const hasLimits = memoryBytes !== null || pids !== null || cpus !== null
+    const discovery = hasLimits ? discoverCgroups() : null
+    const plan = planEnforcement(spec.limits, spec.enforce, {
+      backend: discovery?.bases?.backend ?? null,
+      limits: discovery?.bases?.limits ?? new Set(),
+      missing: discovery?.missing ?? null,
+    })
+    this.#enforcement = plan.enforcement
+    this.#watchdogLimits = plan.watchdog
+    if (plan.watchdog) warnOnce(watchedLimits(plan.enforcement), discovery?.missing ?? null)
+    this.#cgroup =
+      plan.usesCgroup && discovery?.bases
+        ? SandboxCgroup.create(discovery.bases, spec.limits)
+        : null
+    if (this.#cgroup && memoryBytes !== null && !this.#cgroup.isSwapCapped && hostHasSwap()) {
+      warnOnce(['swap'], null)
+    }
+  }
+
+  /** The `cgroup.procs` files the sandbox's init enters before the command execs. */
+  get cgroupProcsFiles(): readonly string[] {
+    return this.#cgroup?.procsFiles ?? []
+  }
+
+  /** Starts watching a launched sandbox; `onExceeded` is called once a limit is crossed. */
+  watch(launcherPid: number, onExceeded: (limit: 'memory' | 'pids') => void): void {
+    if (this.#watchdogLimits) {
+      this.#watchdog = new Watchdog(launcherPid, this.#watchdogLimits, onExceeded)
+    }
+    const cgroup = this.#cgroup
+    if (cgroup && this.#spec.limits.pids !== null && this.#enforcement.pids !== 'watchdog') {
+      // A refused fork does not end a process; nsbox ends the sandbox, as a judge would.
+      this.#pidsWatch = setInterval(() => {
+        if (cgroup.hasHitPidsLimit()) onExceeded('pids')
+      }, WATCHDOG_INTERVAL_MS)
+      this.#pidsWatch.unref()
+    }
+  }
+
+  /** Stops watching, reads the counters and removes the cgroup. */
+  async finish(): Promise<LimitsOutcome> {
+    clearInterval(this.#pidsWatch)
+    const sampled = this.#watchdog?.stop() ?? null
+    const usage = this.#cgroup?.readUsage() ?? null
+    await this.#cgroup?.destroy()
+    const killedBy =
+      usage && usage.oomKills > 0 ? 'memory' : usage && usage.pidsLimitHits > 0 ? 'pids' : null
+    return {
+      killedBy,
+      memoryPeak: usage?.memoryPeakBytes ?? sampled?.memoryPeakBytes ?? null,
+      pidsPeak: usage?.pidsPeak ?? sampled?.pidsPeak ?? null,
+      cpuTime: usage?.cpuTimeMs ?? null,
+      enforcement: this.#enforcement,
+    }
+  }
+}
+
+const warned = new Set<string>()
+
+// Said once per process and kind: a test run starts hundreds of sandboxes.
+function warnOnce(
+  what: readonly ('memory' | 'pids' | 'swap')[],
+  missing: { reason: string; fix: string } | null,
+): void {
+  const key = what.join(',')
+  if (warned.has(key)) return
+  warned.add(key)
+  const message =
+    key === 'swap'
+      ? 'nsbox: this host has swap on but no swap accounting in cgroups, so the `memory` limit caps RAM only and a sandbox may also use swap. To fix: boot with swapaccount=1, or turn swap off.'
+      : `nsbox: the ${what.map((name) => `\`${name}\``).join(' and ')} limit is enforced by nsbox's polling watchdog (every ${WATCHDOG_INTERVAL_MS} ms), not by a cgroup: a burst of allocations or forks can overshoot it between two samples.${missing ? ` This host: ${missing.reason}. To fix: ${missing.fix}.` : ''} Pass \`enforce: 'strict'\` to refuse instead.`
+  debug(message)
+  process.emitWarning(message, { type: 'NsboxWarning', code: 'NSBOX_WEAK_LIMIT' })
+}
+
+function hostHasSwap(): boolean {
+  try {
+    return readFileSync('/proc/swaps', 'utf8').trim().split('\n').length > 1
+  } catch {
+    return false
   }
 }

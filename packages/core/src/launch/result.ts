@@ -1,4 +1,10 @@
-/** Which nsbox limit ended a sandbox. `'memory'` and `'pids'` need cgroup limits. */
+import type { Enforcement } from '../cgroup/enforcement.js'
+
+/**
+ * Which nsbox limit ended a sandbox. `'memory'` and `'pids'` are decided from the
+ * cgroup's own counters (an OOM kill, a refused fork), never from the exit status alone;
+ * under the watchdog, from its samples.
+ */
 export type KilledBy = 'timeout' | 'memory' | 'pids'
 
 /**
@@ -16,6 +22,21 @@ export interface SandboxResult {
   killedBy: KilledBy | null
   /** Wall-clock milliseconds from launch to the end of the sandbox. */
   duration: number
+  /**
+   * CPU milliseconds (user + system) used by every process of the sandbox: from the
+   * cgroup when there is one, else of the processes the sandbox's init reaped.
+   */
+  cpuTime: number | null
+  /**
+   * Highest memory use in bytes: the cgroup's peak (`memory.peak`, v1
+   * `memory.max_usage_in_bytes`), or the watchdog's highest sample; `null` when the
+   * sandbox had neither (no limits set) or the kernel does not report it.
+   */
+  memoryPeak: number | null
+  /** Highest number of tasks (processes and threads) at once, when measured; else `null`. */
+  pidsPeak: number | null
+  /** What enforced each limit that was set: `'cgroup2'`, `'cgroup1'` or `'watchdog'`. */
+  enforcement: Enforcement
   /** What the command wrote to stdout (with {@link spawn}: always `''`; read the stream). */
   stdout: string
   /** What the command wrote to stderr (with {@link spawn}: always `''`; read the stream). */

@@ -4,7 +4,7 @@ import { constants } from 'node:os'
 import type { Readable, Writable } from 'node:stream'
 import { InvalidOptionError, type SandboxError, SetupFailedError } from '../errors.js'
 import type { SandboxSpec, StdioSlot } from '../options/types.js'
-import { encodePlan, planInit } from '../plan/init-plan.js'
+import { encodePlan, type HostFacts, planInit } from '../plan/init-plan.js'
 import { planLauncher } from '../plan/launcher.js'
 import { readUsernsHostSettings } from '../probe/host-settings.js'
 import { resolveLauncherTools } from '../probe/tools.js'
@@ -12,7 +12,7 @@ import { ControlLineReader } from './control-messages.js'
 import { debug, isDebugEnabled } from './debug.js'
 import { interpretEnding } from './ending.js'
 import { gatherHostFacts } from './host-facts.js'
-import { assertLimitsEnforceable } from './limits.js'
+import { SandboxLimits } from './limits.js'
 import { formatCommand, type KilledBy, type SandboxResult } from './result.js'
 
 /** How a launch connects the command's standard streams. */
@@ -54,9 +54,19 @@ export class SandboxProcess extends EventEmitter {
 
   constructor(spec: SandboxSpec, io: LaunchIo) {
     super()
-    assertLimitsEnforceable(spec.limits)
     const tools = resolveLauncherTools()
-    const host = gatherHostFacts(spec, { enabled: io.ipc, serialization: io.serialization })
+    const limits = new SandboxLimits(spec)
+    let host: HostFacts
+    try {
+      host = gatherHostFacts(
+        spec,
+        { enabled: io.ipc, serialization: io.serialization },
+        limits.cgroupProcsFiles,
+      )
+    } catch (error) {
+      void limits.finish()
+      throw error
+    }
     const plan = planInit(spec, host)
     const launcher = planLauncher(spec.network, tools)
     this.command = formatCommand(spec.file, spec.args)
@@ -71,6 +81,7 @@ export class SandboxProcess extends EventEmitter {
       serialization: io.serialization,
     })
     this.pid = this.#child.pid
+    if (this.pid !== undefined) limits.watch(this.pid, (limit) => this.#terminate(limit))
     this.stdin = this.#child.stdin
     this.stdout = this.#child.stdout
     this.stderr = (this.#child.stdio[4] as Readable | null) ?? null
@@ -99,6 +110,7 @@ export class SandboxProcess extends EventEmitter {
 
     this.result = new Promise<SandboxResult>((resolve, reject) => {
       this.#child.on('error', (error) => {
+        void limits.finish()
         reject(
           new SetupFailedError(
             'launch',
@@ -107,9 +119,11 @@ export class SandboxProcess extends EventEmitter {
           ),
         )
       })
-      this.#child.on('close', (launcherExitCode, launcherSignal) => {
+      this.#child.on('close', async (launcherExitCode, launcherSignal) => {
         this.#hasEnded = true
         clearTimeout(timer)
+        const duration = performance.now() - startedAt
+        const measured = await limits.finish()
         const ending = interpretEnding(
           {
             file: spec.file,
@@ -117,13 +131,12 @@ export class SandboxProcess extends EventEmitter {
             launcherExitCode,
             launcherSignal,
             launcherOutput,
-            killedBy: this.#killedBy,
+            killedBy: this.#killedBy ?? measured.killedBy,
             killedWith: this.#killedWith,
             commandPath: spec.env.PATH,
           },
           readUsernsHostSettings,
         )
-        const duration = performance.now() - startedAt
         debug(`ended after ${duration.toFixed(1)} ms: ${JSON.stringify(ending)}`)
         if (ending instanceof Error) {
           ;(ending as SandboxError).command = this.command
@@ -134,6 +147,10 @@ export class SandboxProcess extends EventEmitter {
           command: this.command,
           ...ending,
           duration,
+          cpuTime: measured.cpuTime ?? this.#reportedCpuTime(),
+          memoryPeak: measured.memoryPeak,
+          pidsPeak: measured.pidsPeak,
+          enforcement: measured.enforcement,
           stdout: '',
           stderr: '',
           truncated: false,
@@ -187,8 +204,17 @@ export class SandboxProcess extends EventEmitter {
     return control?.write(`kill ${number}\n`) ?? false
   }
 
+  #reportedCpuTime(): number | null {
+    const report = this.#control.messages.find((message) => message.type === 'cpu')
+    return report?.type === 'cpu' ? report.milliseconds : null
+  }
+
   #terminate(reason: KilledBy): void {
-    if (this.#hasEnded) return
+    // Once the init has reported how the command ended, a late limit changes nothing.
+    const hasCommandEnded = this.#control.messages.some(
+      (message) => message.type === 'exit' || message.type === 'signal',
+    )
+    if (this.#hasEnded || this.#killedBy || hasCommandEnded) return
     this.#killedBy = reason
     debug(`killing the sandbox: ${reason}`)
     this.#child.kill('SIGKILL')

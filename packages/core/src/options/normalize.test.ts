@@ -78,7 +78,22 @@ describe('normalizeRunOptions', () => {
     [
       'cpus',
       { cpus: '2' },
-      'Expected the `cpus` option to be a positive number of cores such as 1.5, got `"2"` (string).',
+      'Expected the `cpus` option to be a number of cores of at least 0.01, such as 1.5, got `"2"` (string).',
+    ],
+    [
+      'cpus',
+      { cpus: 0.001 },
+      'Expected the `cpus` option to be a number of cores of at least 0.01, such as 1.5, got `0.001` (number).',
+    ],
+    [
+      'memory',
+      { memory: '0' },
+      'Expected the `memory` option to be a size such as "512M", "1.5G" or a number of bytes, got `"0"` (string).',
+    ],
+    [
+      'enforce',
+      { enforce: 'lenient' },
+      "Expected the `enforce` option to be one of 'best-effort', 'strict', got `\"lenient\"` (string).",
     ],
     [
       'extendEnv',

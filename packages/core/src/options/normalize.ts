@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { InvalidOptionError } from '../errors.js'
+import { MIN_CPUS } from '../plan/cgroup-writes.js'
 import { describeValue } from './describe-value.js'
 import { parseDuration } from './duration.js'
 import { parseSize } from './size.js'
@@ -30,6 +31,7 @@ const SANDBOX_KEYS = [
   'memory',
   'pids',
   'cpus',
+  'enforce',
 ] as const
 const RUN_KEYS = [...SANDBOX_KEYS, 'input', 'maxOutput'] as const
 const SPAWN_KEYS = [...SANDBOX_KEYS, 'stdio', 'serialization'] as const
@@ -79,6 +81,7 @@ function normalizeSandbox(file: unknown, args: unknown, raw: SandboxOptions): Sa
     uid: oneOf('uid', raw.uid ?? 'self', ['self', 'root'] as const),
     tmpSizeBytes: parseSize('tmpSize', raw.tmpSize ?? DEFAULT_TMP_SIZE),
     limits: normalizeLimits(raw),
+    enforce: oneOf('enforce', raw.enforce ?? 'best-effort', ['best-effort', 'strict'] as const),
   }
 }
 
@@ -88,9 +91,9 @@ function normalizeLimits(raw: SandboxOptions): LimitsSpec {
   }
   if (
     raw.cpus !== undefined &&
-    !(typeof raw.cpus === 'number' && raw.cpus > 0 && Number.isFinite(raw.cpus))
+    !(typeof raw.cpus === 'number' && raw.cpus >= MIN_CPUS && Number.isFinite(raw.cpus))
   ) {
-    throw invalid('cpus', 'a positive number of cores such as 1.5', raw.cpus)
+    throw invalid('cpus', `a number of cores of at least ${MIN_CPUS}, such as 1.5`, raw.cpus)
   }
   return {
     memoryBytes: raw.memory === undefined ? null : parseSize('memory', raw.memory),

@@ -34,13 +34,29 @@ export interface SandboxOptions {
   uid?: UserMode
   /** Size cap of the private `/tmp` (a tmpfs). Default: `'1G'`. */
   tmpSize?: Size
-  /** Memory cap (RAM, with swap off). Not enforced by this version: setting it raises `ERR_LIMIT_UNAVAILABLE`. */
+  /**
+   * Memory cap for everything in the sandbox together, with swap off; files written to
+   * the private `/tmp` count too. Over it, the kernel's OOM killer ends a process and the
+   * result says `killedBy: 'memory'`. Default: none.
+   */
   memory?: Size
-  /** Cap on the number of processes and threads. Not enforced by this version: setting it raises `ERR_LIMIT_UNAVAILABLE`. */
+  /**
+   * Cap on the number of processes and threads. A fork beyond it fails; nsbox then ends
+   * the sandbox and the result says `killedBy: 'pids'`. Default: none.
+   */
   pids?: number
-  /** CPU cap in cores, such as `1.5`. Not enforced by this version: setting it raises `ERR_LIMIT_UNAVAILABLE`. */
+  /** CPU cap in cores, such as `1.5` (at least `0.01`); needs a cgroup. Default: none. */
   cpus?: number
+  /**
+   * What to do when a cgroup cannot enforce `memory` or `pids` here.
+   * `'best-effort'` (default): fall back to nsbox's polling watchdog and warn once.
+   * `'strict'`: refuse to start with `ERR_LIMIT_UNAVAILABLE`.
+   */
+  enforce?: EnforceMode
 }
+
+/** Whether limits may fall back to the polling watchdog; see {@link SandboxOptions.enforce}. */
+export type EnforceMode = 'best-effort' | 'strict'
 
 /** Options of {@link run}. */
 export interface RunOptions extends SandboxOptions {
@@ -82,6 +98,7 @@ export interface SandboxSpec {
   uid: UserMode
   tmpSizeBytes: number
   limits: LimitsSpec
+  enforce: EnforceMode
 }
 
 /** {@link SandboxSpec} plus what only {@link run} uses. */

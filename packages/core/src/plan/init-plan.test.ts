@@ -11,6 +11,7 @@ const host: HostFacts = {
   tmpBinds: [{ path: '/tmp/project', isDirectory: true }],
   hasDevShm: true,
   env: { PATH: '/usr/bin' },
+  cgroupProcsFiles: [],
 }
 
 describe('planInit', () => {
@@ -66,6 +67,15 @@ describe('planInit', () => {
     expect(tokens).not.toContain('loopback')
     expect(tokens).not.toContain('user')
     expect(tokens).not.toContain('hold')
+  })
+
+  it('enters the cgroup first, before anything is mounted or forked', () => {
+    const procs = ['/cg/memory/nsbox-1/cgroup.procs', '/cg/pids/nsbox-1/cgroup.procs']
+    const tokens = planInit(normalizeRunOptions('true', [], {}), {
+      ...host,
+      cgroupProcsFiles: procs,
+    })
+    expect(tokens.slice(10, 14)).toEqual(['cgroup', procs[0], 'cgroup', procs[1]])
   })
 })
 

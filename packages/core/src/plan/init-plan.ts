@@ -16,12 +16,14 @@ export interface HostFacts {
   hasDevShm: boolean
   /** Environment the command receives, after nsbox's own additions. */
   env: Record<string, string>
+  /** `cgroup.procs` files of the sandbox's cgroup, when it has one. */
+  cgroupProcsFiles: readonly string[]
 }
 
 /**
  * Turns a spec into the ordered list of steps the in-sandbox init carries out, as the
  * tokens it reads from its control socket. The order is the order the kernel needs:
- * open what the tmpfs will hide, mount the tmpfs, bind those paths back, bring the
+ * enter the sandbox's cgroup, open what the tmpfs will hide, mount the tmpfs, bind those paths back, bring the
  * network up, set the hostname, then drop to the caller's uid and exec.
  */
 export function planInit(spec: SandboxSpec, host: HostFacts): string[] {
@@ -40,6 +42,7 @@ export function planInit(spec: SandboxSpec, host: HostFacts): string[] {
       abi.oPath,
     ].map(String),
   ]
+  for (const procs of host.cgroupProcsFiles) tokens.push('cgroup', procs)
   for (const bind of host.tmpBinds) tokens.push('hold', bind.path)
   tokens.push('tmpfs', HOST_TMP, `size=${spec.tmpSizeBytes},mode=1777`)
   for (const [index, bind] of host.tmpBinds.entries()) {

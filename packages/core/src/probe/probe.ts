@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
+import { discoverCgroups } from '../cgroup/discover.js'
+import type { EnforcementBackend } from '../cgroup/enforcement.js'
+import type { CgroupBackend, LimitController } from '../cgroup/sandbox-cgroup.js'
 import { isSandboxError, UsernsBlockedError, type UsernsBlocker } from '../errors.js'
 import { run } from '../launch/run.js'
 import { findExecutable } from './tools.js'
@@ -27,12 +30,32 @@ export interface HostSupport {
         /** The command that fixes it, when one is known. */
         fix: string | null
       }
+  /** Cgroups: what would enforce each limit here, and what to do when a cgroup is missing. */
+  cgroups: CgroupSupport
   /** The programs a launch uses. */
   tools: { unshare: ToolSupport; perl: ToolSupport }
   /** Kernel release (`uname -r`). */
   kernel: string
   /** CPU architecture, as Node.js names it. */
   arch: string
+}
+
+/** What {@link probe} found about cgroups for this process. */
+export interface CgroupSupport {
+  /** The cgroup version of the `memory` controller (hybrid hosts: 1), or `null` without cgroups. */
+  version: 1 | 2 | null
+  /** The backend nsbox uses for limits here, or `null` when no cgroup is writable. */
+  backend: CgroupBackend | null
+  /** This process's own cgroup (v2) or `memory` cgroup (v1). */
+  currentCgroup: string | null
+  /** Where sandbox cgroups are created. */
+  sandboxParents: string[]
+  /** The controllers nsbox can use for limits there. */
+  controllers: LimitController[]
+  /** What enforces each limit with the default `enforce: 'best-effort'`. */
+  limits: { memory: EnforcementBackend; pids: EnforcementBackend; cpus: CgroupBackend | null }
+  /** Why a cgroup limit is missing, and the command that fixes it; `null` when none is. */
+  missing: { reason: string; fix: string } | null
 }
 
 const exec = promisify(execFile)
@@ -62,6 +85,7 @@ export async function probe(): Promise<HostSupport> {
   return {
     canSandbox: userNamespaces.works,
     userNamespaces,
+    cgroups: cgroupSupport(),
     tools: { unshare, perl },
     kernel,
     arch: process.arch,
@@ -94,6 +118,27 @@ async function tryUserNamespaces(): Promise<HostSupport['userNamespaces']> {
       message: error.message,
       fix: null,
     }
+  }
+}
+
+function cgroupSupport(): CgroupSupport {
+  const discovery = discoverCgroups()
+  const bases = discovery.bases
+  const controllers = bases ? [...bases.limits] : []
+  const backendFor = (controller: LimitController) =>
+    bases?.limits.has(controller) ? bases.backend : null
+  return {
+    version: discovery.version,
+    backend: bases?.backend ?? null,
+    currentCgroup: discovery.currentDir,
+    sandboxParents: bases ? [...new Set(Object.values(bases.bases))] : [],
+    controllers,
+    limits: {
+      memory: backendFor('memory') ?? 'watchdog',
+      pids: backendFor('pids') ?? 'watchdog',
+      cpus: backendFor('cpu'),
+    },
+    missing: discovery.missing,
   }
 }
 

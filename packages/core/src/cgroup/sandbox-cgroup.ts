@@ -1,0 +1,132 @@
+import { existsSync, mkdirSync } from 'node:fs'
+import path from 'node:path'
+import { SetupFailedError } from '../errors.js'
+import type { LimitsSpec } from '../options/types.js'
+import { type CgroupUsage, parseKeyedCounters, planCgroupWrites } from '../plan/cgroup-writes.js'
+import { readCgroupFile, removeCgroupDir, tryRemoveCgroupDir, writeCgroupFile } from './files.js'
+import type { CgroupController } from './layout.js'
+import { nextLeafName, reapStaleCgroups } from './names.js'
+
+/** A cgroup backend that enforces limits in the kernel. */
+export type CgroupBackend = 'cgroup2' | 'cgroup1'
+
+/** A controller that enforces one of nsbox's limits. */
+export type LimitController = 'memory' | 'pids' | 'cpu'
+
+/** Where a host's sandbox cgroups are created: one base directory per controller. */
+export interface CgroupBases {
+  backend: CgroupBackend
+  /** On cgroup v2 every controller shares one directory. */
+  bases: Partial<Record<CgroupController, string>>
+  /** The controllers that can enforce a limit there (`cpu` enforces `cpus`). */
+  limits: Set<LimitController>
+}
+
+/**
+ * One sandbox's cgroup: created with its limits before launch, entered by the sandbox's
+ * init before the command execs, read and removed after the sandbox has ended.
+ */
+export class SandboxCgroup {
+  readonly backend: CgroupBackend
+  /** The `cgroup.procs` files the init writes itself into. */
+  readonly procsFiles: string[]
+  /** Whether the memory limit also keeps the sandbox out of swap (swap accounting is on). */
+  isSwapCapped = false
+  readonly #dirs: Partial<Record<CgroupController, string>>
+
+  private constructor(backend: CgroupBackend, dirs: Partial<Record<CgroupController, string>>) {
+    this.backend = backend
+    this.#dirs = dirs
+    this.procsFiles = this.#uniqueDirs().map((dir) => `${dir}/cgroup.procs`)
+  }
+
+  /** Creates a sandbox cgroup under `bases` and writes its limits; throws `ERR_SETUP_FAILED`. */
+  static create(bases: CgroupBases, limits: LimitsSpec): SandboxCgroup {
+    const name = nextLeafName()
+    const dirs: Partial<Record<CgroupController, string>> = {}
+    for (const [controller, base] of Object.entries(bases.bases)) {
+      dirs[controller as CgroupController] = path.join(base, name)
+    }
+    const cgroup = new SandboxCgroup(bases.backend, dirs)
+    try {
+      for (const base of new Set(Object.values(bases.bases))) reapStaleCgroups(base)
+      for (const dir of cgroup.#uniqueDirs()) mkdirSync(dir)
+      cgroup.#writeLimits(limits)
+    } catch (error) {
+      for (const dir of cgroup.#uniqueDirs()) tryRemoveCgroupDir(dir)
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+      throw new SetupFailedError(
+        'cgroup',
+        `nsbox: could not create the sandbox's cgroup (${reason}: ${(error as Error).message}). Run \`nsbox doctor\` to see which cgroups this user may write.`,
+        { cause: error },
+      )
+    }
+    return cgroup
+  }
+
+  /** Whether a fork has been refused because of `pids.max` so far. */
+  hasHitPidsLimit(): boolean {
+    const dir = this.#dirs.pids
+    if (!dir) return false
+    return (parseKeyedCounters(readCgroupFile(`${dir}/pids.events`) ?? '').get('max') ?? 0) > 0
+  }
+
+  /** Reads the counters nsbox reports; call after the sandbox has ended, before `destroy`. */
+  readUsage(): CgroupUsage {
+    const { memory, pids, cpu, cpuacct } = this.#dirs
+    const isV2 = this.backend === 'cgroup2'
+    const readNumber = (file: string): number | null => {
+      const text = readCgroupFile(file)
+      return text === null || !/^\d+\s*$/.test(text) ? null : Number(text)
+    }
+    const oomCounters = memory
+      ? parseKeyedCounters(
+          readCgroupFile(`${memory}/${isV2 ? 'memory.events' : 'memory.oom_control'}`) ?? '',
+        )
+      : new Map<string, number>()
+    let cpuTimeMs: number | null = null
+    if (isV2 && cpu) {
+      const usec = parseKeyedCounters(readCgroupFile(`${cpu}/cpu.stat`) ?? '').get('usage_usec')
+      cpuTimeMs = usec === undefined ? null : usec / 1000
+    } else if (cpuacct) {
+      const nanoseconds = readNumber(`${cpuacct}/cpuacct.usage`)
+      cpuTimeMs = nanoseconds === null ? null : nanoseconds / 1e6
+    }
+    return {
+      oomKills: oomCounters.get('oom_kill') ?? 0,
+      pidsLimitHits: pids
+        ? (parseKeyedCounters(readCgroupFile(`${pids}/pids.events`) ?? '').get('max') ?? 0)
+        : 0,
+      memoryPeakBytes: memory
+        ? readNumber(`${memory}/${isV2 ? 'memory.peak' : 'memory.max_usage_in_bytes'}`)
+        : null,
+      pidsPeak: pids ? readNumber(`${pids}/pids.peak`) : null,
+      cpuTimeMs,
+    }
+  }
+
+  /** Kills whatever is left in the cgroup and removes it. */
+  async destroy(): Promise<void> {
+    await Promise.all(this.#uniqueDirs().map((dir) => removeCgroupDir(dir)))
+  }
+
+  #writeLimits(limits: LimitsSpec): void {
+    const memoryDir = this.#dirs.memory
+    const canLimitSwap =
+      limits.memoryBytes !== null &&
+      memoryDir !== undefined &&
+      (existsSync(`${memoryDir}/memory.swap.max`) ||
+        existsSync(`${memoryDir}/memory.memsw.limit_in_bytes`))
+    const version = this.backend === 'cgroup2' ? 2 : 1
+    for (const write of planCgroupWrites(limits, version, { canLimitSwap })) {
+      const dir = this.#dirs[write.controller]
+      if (!dir) throw new Error(`no ${write.controller} cgroup to write ${write.file} in`)
+      writeCgroupFile(`${dir}/${write.file}`, write.value)
+    }
+    this.isSwapCapped = canLimitSwap
+  }
+
+  #uniqueDirs(): string[] {
+    return [...new Set(Object.values(this.#dirs))]
+  }
+}
