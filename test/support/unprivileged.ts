@@ -120,6 +120,34 @@ export function killAfterReadyAsUser(
   return reportOf({ mode: 'hold', file, args, killAfterReady: signal })
 }
 
+/**
+ * As root: runs `run(file, args, options)` as `user` through
+ * `nsbox delegate --user <user> -- …`, then undoes a lasting (cgroup v1) delegation.
+ */
+export async function runDelegatedAsUser(
+  user: TestUser,
+  file: string,
+  args: string[],
+  options: RunOptions,
+): Promise<RunReport> {
+  const request = JSON.stringify({ mode: 'run', file, args, options })
+  const delegate = [cliEntry, 'delegate', '--user', user.name]
+  try {
+    const child = await execa(
+      process.execPath,
+      [...delegate, '--', process.execPath, childScript, request],
+      {
+        reject: false,
+      },
+    )
+    if (child.exitCode !== 0)
+      throw new Error(`nsbox delegate failed (${child.exitCode}): ${child.stderr}`)
+    return JSON.parse(child.stdout) as RunReport
+  } finally {
+    await execa(process.execPath, [...delegate, '--undo'])
+  }
+}
+
 /** Runs `count` sandboxes, `concurrency` at a time, in one process of the test user. */
 export function runManyAsUser(
   count: number,

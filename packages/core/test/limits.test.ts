@@ -8,6 +8,7 @@ import {
   holdAsUser,
   probeAsUser,
   runAsUser,
+  runDelegatedAsUser,
   runManyAsUser,
   sandboxAsUser,
 } from '../../../test/support/unprivileged.js'
@@ -171,6 +172,22 @@ describe.runIf(canSandbox && watchdogUser !== null)('limits without a writable c
     expect(cli.stdout).toContain('memory: watchdog, pids: watchdog, cpus: unavailable')
     expect(cli.stdout).toMatch(/fix: .*(nsbox delegate|systemd-run)/)
   })
+
+  it.runIf(isRoot)(
+    'after the fix, sudo nsbox delegate, the same user gets cgroup limits',
+    async () => {
+      const report = await runDelegatedAsUser(user, 'node', ['-e', ALLOCATE_FOREVER], {
+        memory: '96M',
+        cpus: 0.5,
+      })
+      expect(report).toMatchObject({
+        killedBy: 'memory',
+        enforcement: { memory: expect.stringMatching(/^cgroup[12]$/) },
+      })
+      // The delegation ended with its command (v2) or was undone (v1): back to the watchdog.
+      expect((await probeAsUser(user)).cgroups.backend).toBeNull()
+    },
+  )
 })
 
 describe.runIf(canSandbox)('limits everywhere', () => {

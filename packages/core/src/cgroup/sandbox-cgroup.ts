@@ -22,6 +22,17 @@ export interface CgroupBases {
   limits: Set<LimitController>
 }
 
+// Every cgroup v1 hierarchy costs a mkdir, a write and an rmdir per sandbox, so only those
+// a limit needs are used; cgroup v2 has one directory for all.
+function controllersFor(limits: LimitsSpec, backend: CgroupBackend): CgroupController[] {
+  if (backend === 'cgroup2') return ['memory', 'pids', 'cpu']
+  const controllers: CgroupController[] = []
+  if (limits.memoryBytes !== null) controllers.push('memory')
+  if (limits.pids !== null) controllers.push('pids')
+  if (limits.cpus !== null) controllers.push('cpu', 'cpuacct')
+  return controllers
+}
+
 /**
  * One sandbox's cgroup: created with its limits before launch, entered by the sandbox's
  * init before the command execs, read and removed after the sandbox has ended.
@@ -44,8 +55,9 @@ export class SandboxCgroup {
   static create(bases: CgroupBases, limits: LimitsSpec): SandboxCgroup {
     const name = nextLeafName()
     const dirs: Partial<Record<CgroupController, string>> = {}
-    for (const [controller, base] of Object.entries(bases.bases)) {
-      dirs[controller as CgroupController] = path.join(base, name)
+    for (const controller of controllersFor(limits, bases.backend)) {
+      const base = bases.bases[controller]
+      if (base) dirs[controller] = path.join(base, name)
     }
     const cgroup = new SandboxCgroup(bases.backend, dirs)
     try {

@@ -41,7 +41,7 @@ function cgroupLines(cgroups: CgroupSupport): string[] {
   const lines: string[] = []
   if (cgroups.backend) {
     lines.push(
-      `  ok    cgroups: ${version}; sandbox cgroups go in ${cgroups.sandboxParents.join(', ')}`,
+      `  ok    cgroups: ${version}, controllers ${cgroups.controllers.join(' ')}; sandbox cgroups go in ${cgroups.sandboxParents.join(', ')}`,
     )
   } else {
     lines.push(`  WARN  cgroups: ${version}; no writable cgroup for this user`)
