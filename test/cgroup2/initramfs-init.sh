@@ -6,8 +6,11 @@
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-for module in $module_order; do
-  [ -f "/modules/$module.ko" ] && insmod "/modules/$module.ko"
+# In dependency order; a second and third pass catch a kernel whose dependencies differ.
+for pass in 1 2 3; do
+  for module in $module_order; do
+    [ -f "/modules/$module.ko" ] && insmod "/modules/$module.ko" 2>/dev/null && rm "/modules/$module.ko"
+  done
 done
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose hostroot /newroot ||
   { echo "cannot mount the host root"; poweroff -f; }

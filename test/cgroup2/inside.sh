@@ -30,8 +30,12 @@ echo $$ >"$delegated/cgroup.procs"
 cd "$nsbox_repo" || finish 5
 export HOME=/tmp PATH=/usr/local/bin:/usr/bin:/bin NSBOX_MUST_WORK="$nsbox_must_work"
 # shellcheck disable=SC2086 # the list of test files is meant to split
-# The checkout is read-only here: load the config without writing a bundled copy.
-node node_modules/vitest/vitest.mjs run --configLoader runner --project integration $nsbox_tests >"$results/tests.log" 2>&1
+if [ -n "$nsbox_command" ]; then
+  setpriv --reuid nsbox-test --regid nsbox-test --init-groups sh -c "$nsbox_command" >"$results/tests.log" 2>&1
+else
+  # The checkout is read-only here: load the config without writing a bundled copy.
+  node node_modules/vitest/vitest.mjs run --configLoader runner --project integration $nsbox_tests >"$results/tests.log" 2>&1
+fi
 status=$?
 # nsbox had to move this shell, like every process of the delegated cgroup, into a leaf.
 cat /proc/self/cgroup >"$results/shell-cgroup"

@@ -1,3 +1,4 @@
+import { probe, type RunOptions, run, type SandboxError, type SandboxResult } from '@nsbox/core'
 import { describe, expect, it } from 'vitest'
 import { sandboxCgroupsOf } from '../../../test/support/cgroups.js'
 import { waitForExit } from '../../../test/support/processes.js'
@@ -7,6 +8,7 @@ import {
   cliAsUser,
   holdAsUser,
   probeAsUser,
+  type RunReport,
   runAsUser,
   runDelegatedAsUser,
   runManyAsUser,
@@ -15,7 +17,11 @@ import {
 
 // Fills memory 1 MiB at a time, touching every page, until something stops it.
 const ALLOCATE_FOREVER = 'const chunks = []; for (;;) chunks.push(Buffer.alloc(1 << 20, 1))'
+const ALLOCATE_400_MB =
+  'const chunks = []; for (let i = 0; i < 400; i++) chunks.push(Buffer.alloc(1 << 20, 1))'
 const FORK_FOREVER = 'while :; do sleep 5 & done'
+const BURST_OF_40 = 'for i in $(seq 40); do sleep 2 & done; wait'
+const SPIN_2_SECONDS = 'const end = Date.now() + 2000; while (Date.now() < end);'
 const MiB = 1024 ** 2
 
 // Tests pick what they prove by what the host offers the test user, not by a list of
@@ -32,6 +38,66 @@ if (mustWork && canSandbox && isRoot && backend === null) {
 // The user that gets no cgroup: a dedicated account under root, else the current user
 // when it has none.
 const watchdogUser = undelegatedUser() ?? (backend === null ? testUser() : null)
+
+type Caller = {
+  label: string
+  run: (file: string, args: string[], options: RunOptions) => Promise<RunReport>
+  backend: string | null
+}
+const callers: Caller[] = []
+if (isRoot && canSandbox) {
+  // Root keeps its sandboxes in its own cgroup, which it may always write.
+  const rootSupport = await probe()
+  const inThisProcess: Caller['run'] = (file, args, options) =>
+    run(file, args, options).catch((error: SandboxError) => ({
+      error: { name: error.name, code: error.code, message: error.message },
+    }))
+  callers.push({ label: 'root', run: inThisProcess, backend: rootSupport.cgroups.backend })
+}
+if (backend !== null) callers.push({ label: 'a delegated user', run: runAsUser, backend })
+if (watchdogUser) {
+  const asWatchdogUser: Caller['run'] = (file, args, options) =>
+    runAsUser(file, args, options, watchdogUser)
+  callers.push({ label: 'a user without a cgroup', run: asWatchdogUser, backend: null })
+}
+
+describe.each(callers)('limits for $label', ({ run: runAs, backend: expected }) => {
+  it('400 MB under a 64M cap: killed, killedBy memory, peak near the cap', async () => {
+    const result = await runAs('node', ['-e', ALLOCATE_400_MB], { memory: '64M' })
+    expect(result).toMatchObject({
+      signal: 'SIGKILL',
+      killedBy: 'memory',
+      enforcement: { memory: expected ?? 'watchdog' },
+    })
+    const { memoryPeak } = result as SandboxResult
+    expect(memoryPeak).toBeGreaterThan(56 * MiB)
+    // The watchdog samples every 50 ms, so its peak may pass the cap before it kills.
+    expect(memoryPeak).toBeLessThanOrEqual(expected ? 64 * MiB : 400 * MiB)
+  })
+
+  it('a 40-process burst under pids 16: ended, killedBy pids', async () => {
+    const result = await runAs('sh', ['-c', BURST_OF_40], { pids: 16, timeout: '20s' })
+    expect(result).toMatchObject({
+      killedBy: 'pids',
+      enforcement: { pids: expected ?? 'watchdog' },
+    })
+    // A cgroup holds the count; the watchdog only notices within a sample, then kills.
+    const { pidsPeak } = result as SandboxResult
+    expect(pidsPeak).toBeLessThanOrEqual(expected ? 16 : 42) // 40 sleeps, sh and the init
+  })
+
+  it('a 2 s spin under cpus 0.25: at most 0.8 s of CPU, or refused without a cgroup', async () => {
+    const result = await runAs('node', ['-e', SPIN_2_SECONDS], { cpus: 0.25 })
+    if (expected === null) {
+      expect(result).toMatchObject({ error: { code: 'ERR_LIMIT_UNAVAILABLE' } })
+      return
+    }
+    expect(result).toMatchObject({ exitCode: 0, enforcement: { cpus: expected } })
+    const { cpuTime } = result as SandboxResult
+    expect(cpuTime).toBeGreaterThan(0)
+    expect(cpuTime).toBeLessThanOrEqual(800)
+  })
+})
 
 describe.runIf(backend !== null)(`limits enforced by ${backend}`, () => {
   const parents = support?.cgroups.sandboxParents ?? []
