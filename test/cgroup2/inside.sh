@@ -29,6 +29,7 @@ echo $$ >"$delegated/cgroup.procs"
 
 cd "$nsbox_repo" || finish 5
 export HOME=/tmp PATH=/usr/local/bin:/usr/bin:/bin NSBOX_MUST_WORK="$nsbox_must_work"
+export NSBOX_TEST_SANDBOX_COUNT=300
 # shellcheck disable=SC2086 # the list of test files is meant to split
 if [ -n "$nsbox_command" ]; then
   setpriv --reuid nsbox-test --regid nsbox-test --init-groups sh -c "$nsbox_command" >"$results/tests.log" 2>&1

@@ -19,10 +19,12 @@ export {
   UsernsBlockedError,
   type UsernsBlocker,
 } from './errors.js'
+export { killReason } from './launch/kill-reason.js'
 export type { KilledBy, SandboxResult } from './launch/result.js'
 export { run, spawn } from './launch/run.js'
 export type { SandboxProcess } from './launch/sandbox-process.js'
 export type { Duration } from './options/duration.js'
+export { validateSandboxOptions } from './options/normalize.js'
 export type { Size } from './options/size.js'
 export type {
   EnforceMode,

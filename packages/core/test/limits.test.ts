@@ -23,6 +23,8 @@ const FORK_FOREVER = 'while :; do sleep 5 & done'
 const BURST_OF_40 = 'for i in $(seq 40); do sleep 2 & done; wait'
 const SPIN_2_SECONDS = 'const end = Date.now() + 2000; while (Date.now() < end);'
 const MiB = 1024 ** 2
+// The cgroup v2 VM runs fewer: each sandbox costs 20 times more under emulation.
+const SANDBOX_COUNT = Number(process.env.NSBOX_TEST_SANDBOX_COUNT ?? 1000)
 
 // Tests pick what they prove by what the host offers the test user, not by a list of
 // hosts: the same file runs on cgroup v1 here and on cgroup v2 in the VM harness.
@@ -86,16 +88,18 @@ describe.each(callers)('limits for $label', ({ run: runAs, backend: expected }) 
     expect(pidsPeak).toBeLessThanOrEqual(expected ? 16 : 42) // 40 sleeps, sh and the init
   })
 
-  it('a 2 s spin under cpus 0.25: at most 0.8 s of CPU, or refused without a cgroup', async () => {
+  it('a 2 s spin under cpus 0.25 gets a quarter of a core, or is refused without a cgroup', async () => {
     const result = await runAs('node', ['-e', SPIN_2_SECONDS], { cpus: 0.25 })
     if (expected === null) {
       expect(result).toMatchObject({ error: { code: 'ERR_LIMIT_UNAVAILABLE' } })
       return
     }
     expect(result).toMatchObject({ exitCode: 0, enforcement: { cpus: expected } })
-    const { cpuTime } = result as SandboxResult
+    const { cpuTime, duration } = result as SandboxResult
     expect(cpuTime).toBeGreaterThan(0)
-    expect(cpuTime).toBeLessThanOrEqual(800)
+    // A quarter of a core for the whole run (Node.js's own start-up included), with room
+    // for the CFS period's rounding: 0.8 s for a 2 s spin on a host where start-up is fast.
+    expect(cpuTime).toBeLessThanOrEqual(0.4 * duration)
   })
 })
 
@@ -154,10 +158,10 @@ describe.runIf(backend !== null)(`limits enforced by ${backend}`, () => {
     expect(result.cpuTime).toBeLessThan(0.3 * result.duration)
   })
 
-  it('leaves no cgroup behind after 1,000 sandboxes with limits', async () => {
-    const run = await runManyAsUser(1000, 8, 'true', [], { memory: '64M', pids: 32 })
+  it(`leaves no cgroup behind after ${SANDBOX_COUNT} sandboxes with limits`, async () => {
+    const run = await runManyAsUser(SANDBOX_COUNT, 8, 'true', [], { memory: '64M', pids: 32 })
     expect(run.failures).toEqual([])
-    expect(run.results).toBe(1000)
+    expect(run.results).toBe(SANDBOX_COUNT)
     expect(sandboxCgroupsOf(run.pid, parents)).toEqual([])
   }, 180_000)
 

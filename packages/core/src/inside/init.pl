@@ -126,9 +126,12 @@ while (@plan) {
   my $op = shift @plan;
   if ($op eq 'cgroup') {
     # Entered before anything else, so that the command and all it starts are
-    # charged to the sandbox's cgroup from their first page on.
-    my $procs = shift @plan;
-    write_file($procs, '0') or fail('cgroup');
+    # charged to the sandbox's cgroup from their first page on. The parent opened
+    # cgroup.procs: the kernel checks the move against the opener's credentials.
+    my $fd = shift @plan;
+    open(my $procs, '>&=', 0 + $fd) or fail('cgroup');
+    syswrite($procs, '0') or fail('cgroup');
+    close $procs;
   } elsif ($op eq 'hold') {
     my $path = shift @plan;
     sysopen(my $handle, $path, 0 + $O_PATH) or fail("hold $path");

@@ -8,11 +8,14 @@ import { selectTmpBinds, tmpBindCandidates } from '../plan/tmp-binds.js'
 /** The file descriptor the launcher gives the IPC channel, when there is one. */
 export const IPC_FD = 5
 
+/** The first file descriptor of the sandbox's `cgroup.procs` files, after the IPC slot. */
+export const FIRST_CGROUP_FD = 6
+
 /** Gathers what the plan needs to know about the host, checking the paths the spec names. */
 export function gatherHostFacts(
   spec: SandboxSpec,
   ipc: { enabled: boolean; serialization: string },
-  cgroupProcsFiles: readonly string[],
+  cgroupProcsFdCount: number,
 ): HostFacts {
   checkCwd(spec.cwd)
   const realCandidates = tmpBindCandidates(spec).flatMap((candidate) => {
@@ -36,7 +39,10 @@ export function gatherHostFacts(
       isDirectory: statSync(path).isDirectory(),
     })),
     hasDevShm: existsSync('/dev/shm'),
-    cgroupProcsFiles,
+    cgroupProcsFds: Array.from(
+      { length: cgroupProcsFdCount },
+      (_, index) => FIRST_CGROUP_FD + index,
+    ),
     env,
   }
 }

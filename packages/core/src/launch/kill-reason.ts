@@ -1,5 +1,7 @@
 import { formatDuration } from '../options/duration.js'
+import { normalizeSpawnOptions } from '../options/normalize.js'
 import { formatSize } from '../options/size.js'
+import type { SandboxOptions } from '../options/types.js'
 import type { SandboxResult } from './result.js'
 
 /** The limits a kill message names, as normalized values. */
@@ -35,6 +37,36 @@ export function describeKill(
     default:
       return undefined
   }
+}
+
+/**
+ * Says which limit ended a sandbox, as nsbox prints it:
+ * `memory limit 256 MiB exceeded (peak 256.0 MiB)`, `pids limit 64 reached`,
+ * `timeout 30 s exceeded`; `undefined` when no limit ended it. For integrations that
+ * report a killed sandbox in their own words.
+ *
+ * @param result - The sandbox's result.
+ * @param options - The options it was started with (for the limits' values).
+ *
+ * @example
+ * ```ts
+ * import { killReason, run } from '@nsbox/core'
+ *
+ * const options = { memory: '64M' }
+ * const result = await run('node', ['-e', 'Buffer.alloc(1e9, 1)'], options)
+ * killReason(result, options) // 'memory limit 64 MiB exceeded (peak 64.0 MiB)'
+ * ```
+ */
+export function killReason(
+  result: Pick<SandboxResult, 'killedBy' | 'memoryPeak' | 'pidsPeak'>,
+  options: SandboxOptions,
+): string | undefined {
+  const spec = normalizeSpawnOptions('true', [], options)
+  return describeKill(result, {
+    timeoutMs: spec.timeoutMs,
+    memoryBytes: spec.limits.memoryBytes,
+    pids: spec.limits.pids,
+  })
 }
 
 // Peaks keep one decimal even when round, so they read as measurements: "256.0 MiB".

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { openSync, readFileSync } from 'node:fs'
 import { discoverCgroups } from '../cgroup/discover.js'
 import { type Enforcement, planEnforcement, watchedLimits } from '../cgroup/enforcement.js'
 import { SandboxCgroup } from '../cgroup/sandbox-cgroup.js'
@@ -53,9 +53,15 @@ export class SandboxLimits {
     }
   }
 
-  /** The `cgroup.procs` files the sandbox's init enters before the command execs. */
-  get cgroupProcsFiles(): readonly string[] {
-    return this.#cgroup?.procsFiles ?? []
+  /**
+   * Opens the `cgroup.procs` files the sandbox's init enters before the command execs.
+   * They are opened here, with this process's credentials, because cgroup v2 checks a
+   * migration against the credentials the file was opened with: inside its user
+   * namespace the init could not write to a cgroup whose owner is not mapped there
+   * (root's sandboxes in a subtree delegated to someone else). The caller closes them.
+   */
+  openProcsFiles(): number[] {
+    return (this.#cgroup?.procsFiles ?? []).map((file) => openSync(file, 'w'))
   }
 
   /** Starts watching a launched sandbox; `onExceeded` is called once a limit is crossed. */

@@ -1,5 +1,6 @@
 import { type ChildProcess, type StdioOptions, spawn as spawnChild } from 'node:child_process'
 import { EventEmitter } from 'node:events'
+import { closeSync } from 'node:fs'
 import { constants } from 'node:os'
 import type { Readable, Writable } from 'node:stream'
 import { InvalidOptionError, type SandboxError, SetupFailedError } from '../errors.js'
@@ -57,13 +58,16 @@ export class SandboxProcess extends EventEmitter {
     const tools = resolveLauncherTools()
     const limits = new SandboxLimits(spec)
     let host: HostFacts
+    let procsFds: number[] = []
     try {
+      procsFds = limits.openProcsFiles()
       host = gatherHostFacts(
         spec,
         { enabled: io.ipc, serialization: io.serialization },
-        limits.cgroupProcsFiles,
+        procsFds.length,
       )
     } catch (error) {
+      for (const fd of procsFds) closeSync(fd)
       void limits.finish()
       throw error
     }
@@ -77,9 +81,10 @@ export class SandboxProcess extends EventEmitter {
     this.#child = spawnChild(launcher.file, launcher.args, {
       cwd: '/',
       env: {},
-      stdio: launcherStdio(io),
+      stdio: launcherStdio(io, procsFds),
       serialization: io.serialization,
     })
+    for (const fd of procsFds) closeSync(fd)
     this.pid = this.#child.pid
     if (this.pid !== undefined) limits.watch(this.pid, (limit) => this.#terminate(limit))
     this.stdin = this.#child.stdin
@@ -221,7 +226,7 @@ export class SandboxProcess extends EventEmitter {
   }
 }
 
-function launcherStdio(io: LaunchIo): StdioOptions {
+function launcherStdio(io: LaunchIo, procsFds: readonly number[]): StdioOptions {
   // fd 2 carries nsbox's own diagnostics and fd 3 the control socket; the command's
   // stderr travels on fd 4 and the init moves it to fd 2 just before exec.
   const [stdin, stdout, stderr] = io.stdio
@@ -233,5 +238,9 @@ function launcherStdio(io: LaunchIo): StdioOptions {
     stderr === 'inherit' ? 2 : stderr,
   ]
   if (io.ipc) slots.push('ipc')
+  if (procsFds.length > 0) {
+    if (!io.ipc) slots.push('ignore')
+    slots.push(...procsFds)
+  }
   return slots
 }

@@ -53,6 +53,23 @@ export function normalizeRunOptions(file: unknown, args: unknown, options: unkno
   }
 }
 
+/**
+ * Checks sandbox options the way {@link run} and {@link spawn} will, without starting
+ * anything: throws `ERR_INVALID_OPTION` naming the option, the value and the accepted
+ * forms. For integrations that take options long before they start a sandbox.
+ *
+ * @example
+ * ```ts
+ * import { validateSandboxOptions } from '@nsbox/core'
+ *
+ * validateSandboxOptions({ memory: '512M', network: 'none' }) // fine
+ * validateSandboxOptions({ memory: 'lots' })                  // throws ERR_INVALID_OPTION
+ * ```
+ */
+export function validateSandboxOptions(options: unknown): void {
+  normalizeSpawnOptions('true', [], options)
+}
+
 /** Validates {@link spawn}'s arguments into a {@link SpawnSpec}; throws `ERR_INVALID_OPTION`. */
 export function normalizeSpawnOptions(file: unknown, args: unknown, options: unknown): SpawnSpec {
   const raw = checkOptionsObject(options, SPAWN_KEYS) as SpawnOptions

@@ -11,7 +11,7 @@ const host: HostFacts = {
   tmpBinds: [{ path: '/tmp/project', isDirectory: true }],
   hasDevShm: true,
   env: { PATH: '/usr/bin' },
-  cgroupProcsFiles: [],
+  cgroupProcsFds: [],
 }
 
 describe('planInit', () => {
@@ -70,12 +70,11 @@ describe('planInit', () => {
   })
 
   it('enters the cgroup first, before anything is mounted or forked', () => {
-    const procs = ['/cg/memory/nsbox-1/cgroup.procs', '/cg/pids/nsbox-1/cgroup.procs']
     const tokens = planInit(normalizeRunOptions('true', [], {}), {
       ...host,
-      cgroupProcsFiles: procs,
+      cgroupProcsFds: [6, 7],
     })
-    expect(tokens.slice(10, 14)).toEqual(['cgroup', procs[0], 'cgroup', procs[1]])
+    expect(tokens.slice(10, 14)).toEqual(['cgroup', '6', 'cgroup', '7'])
   })
 })
 

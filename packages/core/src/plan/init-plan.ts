@@ -16,8 +16,11 @@ export interface HostFacts {
   hasDevShm: boolean
   /** Environment the command receives, after nsbox's own additions. */
   env: Record<string, string>
-  /** `cgroup.procs` files of the sandbox's cgroup, when it has one. */
-  cgroupProcsFiles: readonly string[]
+  /**
+   * File descriptors, as the init sees them, of the sandbox's `cgroup.procs` files,
+   * opened by nsbox before launch (when the sandbox has a cgroup).
+   */
+  cgroupProcsFds: readonly number[]
 }
 
 /**
@@ -42,7 +45,7 @@ export function planInit(spec: SandboxSpec, host: HostFacts): string[] {
       abi.oPath,
     ].map(String),
   ]
-  for (const procs of host.cgroupProcsFiles) tokens.push('cgroup', procs)
+  for (const fd of host.cgroupProcsFds) tokens.push('cgroup', String(fd))
   for (const bind of host.tmpBinds) tokens.push('hold', bind.path)
   tokens.push('tmpfs', HOST_TMP, `size=${spec.tmpSizeBytes},mode=1777`)
   for (const [index, bind] of host.tmpBinds.entries()) {

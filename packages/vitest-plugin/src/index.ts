@@ -1,0 +1,45 @@
+/**
+ * @nsbox/vitest-plugin: a Vitest pool that runs every test file in its own rootless
+ * sandbox, with a memory cap.
+ *
+ * @packageDocumentation
+ */
+import type { PoolRunnerInitializer } from 'vitest/node'
+import { resolvePoolOptions, type SandboxPoolOptions } from './options.js'
+import { SandboxPoolWorker } from './pool-worker.js'
+import { checkHostSupport, UnsandboxedPoolWorker } from './unsupported.js'
+
+export { DEFAULT_MEMORY, type SandboxPoolOptions } from './options.js'
+
+/**
+ * The value for Vitest's `test.pool`: every test file runs in a fresh nsbox sandbox
+ * (its own PID space, loopback, `/tmp` and hostname, a memory cap), and everything it
+ * started dies when it ends. A file killed by a limit fails as that file, with a message
+ * naming the limit and the peak; the rest of the run goes on.
+ *
+ * A test file can change its own limits in a docblock at its top:
+ * `/** @nsbox memory=1G network=host timeout=2m *\/`.
+ *
+ * @param options - See {@link SandboxPoolOptions}. Default: `memory: '2G'`, loopback
+ *   network, private 1G `/tmp`, no timeout, `onUnsupported: 'error'`.
+ *
+ * @example
+ * ```ts
+ * // vitest.config.ts
+ * import { defineConfig } from 'vitest/config'
+ * import { sandbox } from '@nsbox/vitest-plugin'
+ *
+ * export default defineConfig({ test: { pool: sandbox({ memory: '512M' }) } })
+ * ```
+ */
+export function sandbox(options?: SandboxPoolOptions): PoolRunnerInitializer {
+  const resolved = resolvePoolOptions(options)
+  const support = checkHostSupport(resolved.onUnsupported)
+  return {
+    name: 'nsbox',
+    createPoolWorker: (poolOptions) =>
+      support.canSandbox
+        ? new SandboxPoolWorker(poolOptions, resolved.sandbox)
+        : new UnsandboxedPoolWorker(poolOptions),
+  }
+}

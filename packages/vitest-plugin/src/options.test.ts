@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest'
+import { applyDocblock, resolvePoolOptions } from './options.js'
+
+const invalid = (option: string, message: RegExp) =>
+  expect.objectContaining({
+    code: 'ERR_INVALID_OPTION',
+    option,
+    message: expect.stringMatching(message),
+  })
+
+describe('resolvePoolOptions', () => {
+  it('defaults to a 2G memory cap and failing on unsupported hosts', () => {
+    expect(resolvePoolOptions(undefined)).toEqual({
+      sandbox: { memory: '2G' },
+      onUnsupported: 'error',
+    })
+    expect(resolvePoolOptions({ memory: false, onUnsupported: 'warn' })).toEqual({
+      sandbox: {},
+      onUnsupported: 'warn',
+    })
+  })
+
+  it('rejects unknown options and bad values with the core messages', () => {
+    expect(() => resolvePoolOptions({ memroy: '1G' })).toThrowError(
+      invalid('memroy', /unknown sandbox\(\) option/),
+    )
+    expect(() => resolvePoolOptions({ memory: 'lots' })).toThrowError(
+      invalid('memory', /size such as/),
+    )
+    expect(() => resolvePoolOptions({ onUnsupported: 'ignore' })).toThrowError(
+      invalid('onUnsupported', /'error' or 'warn'/),
+    )
+  })
+})
+
+describe('applyDocblock', () => {
+  const base = { memory: '512M', network: 'loopback' as const }
+
+  it('overrides the pool options, turning numbers and memory=none', () => {
+    expect(
+      applyDocblock(
+        base,
+        [
+          ['memory', '1G'],
+          ['pids', '64'],
+          ['network', 'host'],
+        ],
+        'a.test.ts',
+      ),
+    ).toEqual({
+      memory: '1G',
+      pids: 64,
+      network: 'host',
+    })
+    expect(applyDocblock(base, [['memory', 'none']], 'a.test.ts')).toEqual({ network: 'loopback' })
+  })
+
+  it('names the file, the key and the value in its errors', () => {
+    expect(() => applyDocblock(base, [['memroy', '1G']], 'tests/a.test.ts')).toThrowError(
+      invalid('memroy', /^nsbox: tests\/a\.test\.ts: unknown key `memroy`/),
+    )
+    expect(() => applyDocblock(base, [['timeout', '10']], 'tests/a.test.ts')).toThrowError(
+      invalid('timeout', /^nsbox: tests\/a\.test\.ts: bad @nsbox docblock: .*`timeout`/),
+    )
+  })
+})

@@ -1,0 +1,119 @@
+import {
+  type Duration,
+  type EnforceMode,
+  InvalidOptionError,
+  type NetworkMode,
+  type Size,
+  validateSandboxOptions,
+} from '@nsbox/core'
+
+/** Options of {@link sandbox}. */
+export interface SandboxPoolOptions {
+  /** Memory cap of each test file's sandbox; `false` for none. Default: `'2G'`. */
+  memory?: Size | false
+  /** Cap on processes and threads per test file. Default: none. */
+  pids?: number
+  /** CPU cap per test file, in cores, such as `1.5`. Default: none. */
+  cpus?: number
+  /** Network of each test file: `'loopback'` (default), `'none'` or `'host'`. */
+  network?: NetworkMode
+  /** Size cap of each test file's private `/tmp`. Default: `'1G'`. */
+  tmpSize?: Size
+  /** Wall-clock limit per test file; the file fails when it is exceeded. Default: none. */
+  timeout?: Duration
+  /** `'strict'` refuses the watchdog where no cgroup can enforce `memory` or `pids`. Default: `'best-effort'`. */
+  enforce?: EnforceMode
+  /**
+   * When sandboxes cannot start on this host: `'error'` (default) fails the run at once
+   * with the cause and the fix; `'warn'` runs the files unsandboxed, with one warning.
+   */
+  onUnsupported?: 'error' | 'warn'
+}
+
+/** The default memory cap of a test file: generous for a Vitest worker, fatal for a leak. */
+export const DEFAULT_MEMORY = '2G'
+
+/** The options each file's sandbox starts with, before its docblock. */
+export type FileSandboxOptions = Omit<SandboxPoolOptions, 'memory' | 'onUnsupported'> & {
+  memory?: Size
+}
+
+const POOL_KEYS = [
+  'memory',
+  'pids',
+  'cpus',
+  'network',
+  'tmpSize',
+  'timeout',
+  'enforce',
+  'onUnsupported',
+]
+const DOCBLOCK_KEYS = ['memory', 'pids', 'cpus', 'network', 'tmpSize', 'timeout']
+
+/** Validates {@link sandbox}'s options; throws `ERR_INVALID_OPTION`. */
+export function resolvePoolOptions(options: unknown): {
+  sandbox: FileSandboxOptions
+  onUnsupported: 'error' | 'warn'
+} {
+  if (options === undefined) options = {}
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidOptionError('options', 'nsbox: sandbox() expects an options object.')
+  }
+  const raw = options as Record<string, unknown>
+  for (const key of Object.keys(raw)) {
+    if (!POOL_KEYS.includes(key)) {
+      throw new InvalidOptionError(
+        key,
+        `nsbox: unknown sandbox() option \`${key}\`. Known options: ${POOL_KEYS.join(', ')}.`,
+      )
+    }
+  }
+  const { onUnsupported = 'error', memory = DEFAULT_MEMORY, ...rest } = raw
+  if (onUnsupported !== 'error' && onUnsupported !== 'warn') {
+    throw new InvalidOptionError(
+      'onUnsupported',
+      `nsbox: expected the \`onUnsupported\` option to be 'error' or 'warn', got ${JSON.stringify(onUnsupported)}.`,
+    )
+  }
+  const sandbox = { ...rest, ...(memory === false ? {} : { memory }) } as FileSandboxOptions
+  validateSandboxOptions(sandbox)
+  return { sandbox, onUnsupported }
+}
+
+/**
+ * Applies a test file's `@nsbox` docblock pairs over the pool's options; throws
+ * `ERR_INVALID_OPTION` naming the file for an unknown key or a bad value.
+ */
+export function applyDocblock(
+  base: FileSandboxOptions,
+  pairs: ReadonlyArray<readonly [string, string]>,
+  file: string,
+): FileSandboxOptions {
+  const options: Record<string, unknown> = { ...base }
+  for (const [key, value] of pairs) {
+    if (!DOCBLOCK_KEYS.includes(key)) {
+      throw new InvalidOptionError(
+        key,
+        `nsbox: ${file}: unknown key \`${key}\` in the @nsbox docblock. Known keys: ${DOCBLOCK_KEYS.join(', ')}.`,
+      )
+    }
+    if (key === 'memory' && value === 'none') delete options.memory
+    else options[key] = key === 'pids' || key === 'cpus' ? toNumber(value) : value
+  }
+  try {
+    validateSandboxOptions(options)
+  } catch (error) {
+    const option = (error as InvalidOptionError).option ?? 'docblock'
+    throw new InvalidOptionError(
+      option,
+      `nsbox: ${file}: bad @nsbox docblock: ${(error as Error).message.replace(/^nsbox: /, '')}`,
+    )
+  }
+  return options as FileSandboxOptions
+}
+
+// Left as the string when it is not a number, so that validation names the value.
+function toNumber(value: string): number | string {
+  const number = Number(value)
+  return value.trim() === '' || Number.isNaN(number) ? value : number
+}

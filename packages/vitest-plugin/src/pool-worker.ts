@@ -1,0 +1,246 @@
+import { EventEmitter } from 'node:events'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import type { Writable } from 'node:stream'
+import { killReason, type SandboxProcess, type SandboxResult, spawn } from '@nsbox/core'
+import {
+  generateFileHash,
+  type PoolOptions,
+  type PoolWorker,
+  type WorkerRequest,
+} from 'vitest/node'
+import { readDocblockOverrides } from './docblock.js'
+import { fileFailureMessages, fileTaskOf, type TrackedFile } from './file-failure.js'
+import { applyDocblock, type FileSandboxOptions } from './options.js'
+
+type Message = {
+  __vitest_worker_request__?: true
+  __vitest_worker_response__?: true
+  type?: string
+}
+type RunContext = { files?: Array<{ filepath: string }> }
+
+const STOP_GRACE_MS = 10_000
+
+/**
+ * A Vitest pool worker whose process is a fresh nsbox sandbox. The sandbox starts with
+ * the file it is to run, because the file's `@nsbox` docblock may change its limits;
+ * until then the worker answers Vitest's `start` itself and replays it to the real
+ * worker. When a limit kills the sandbox, the worker fails the file as that file, the
+ * way Vitest's own worker reports a failed file, and reports the death only once.
+ */
+export class SandboxPoolWorker implements PoolWorker {
+  readonly name = 'nsbox'
+  // Vitest's forks pool passes cached files through os.tmpdir(), which a sandbox's
+  // private /tmp hides from the main process.
+  readonly cacheFs = false
+  readonly #options: PoolOptions
+  readonly #base: FileSandboxOptions
+  readonly #events = new EventEmitter()
+  #sandbox: SandboxProcess | null = null
+  #heldStart: WorkerRequest | null = null
+  #heldRun: WorkerRequest | null = null
+  #file: TrackedFile | null = null
+  #fileOptions: FileSandboxOptions = {}
+  #relativePath = ''
+  #hasEnded = false
+  #isStopping = false
+  #isFileFinished = false
+
+  constructor(options: PoolOptions, base: FileSandboxOptions) {
+    this.#options = options
+    this.#base = base
+  }
+
+  on(event: string, callback: (arg: unknown) => void): void {
+    this.#events.on(event, callback)
+  }
+
+  off(event: string, callback: (arg: unknown) => void): void {
+    this.#events.off(event, callback)
+  }
+
+  deserialize(data: unknown): unknown {
+    return data
+  }
+
+  /** One sandbox per file: never handed a second one. */
+  canReuse(): boolean {
+    return false
+  }
+
+  async start(): Promise<void> {}
+
+  send(message: WorkerRequest): void {
+    const request = message as Message
+    if (request.__vitest_worker_request__ && request.type === 'start' && !this.#sandbox) {
+      this.#heldStart = message
+      this.#emitLater({ __vitest_worker_response__: true, type: 'started' })
+      return
+    }
+    if (
+      request.__vitest_worker_request__ &&
+      (request.type === 'run' || request.type === 'collect')
+    ) {
+      if (!this.#sandbox) {
+        this.#heldRun = message
+        this.#launch((message as unknown as { context: RunContext }).context)
+        return
+      }
+    }
+    if (
+      request.__vitest_worker_request__ &&
+      request.type === 'stop' &&
+      (this.#hasEnded || !this.#sandbox)
+    ) {
+      this.#emitLater({ __vitest_worker_response__: true, type: 'stopped' })
+      return
+    }
+    if (!this.#hasEnded) this.#sandbox?.send(message)
+  }
+
+  async stop(): Promise<void> {
+    const sandbox = this.#sandbox
+    if (!sandbox) return
+    this.#isStopping = true
+    if (!this.#hasEnded) {
+      sandbox.kill('SIGTERM')
+      const force = setTimeout(() => sandbox.kill('SIGKILL'), STOP_GRACE_MS)
+      await sandbox.result.catch(() => undefined)
+      clearTimeout(force)
+    }
+  }
+
+  #launch(context: RunContext): void {
+    const { project, distPath, execArgv, env } = this.#options
+    const root = project.config.root
+    const filepath = context.files?.[0]?.filepath ?? root
+    this.#relativePath = path.relative(root, filepath)
+    try {
+      const source = readFileSync(filepath, 'utf8')
+      this.#fileOptions = applyDocblock(
+        this.#base,
+        readDocblockOverrides(source),
+        this.#relativePath,
+      )
+      this.#sandbox = spawn(
+        process.execPath,
+        [...execArgv, path.resolve(distPath, 'workers/forks.js')],
+        {
+          ...this.#fileOptions,
+          cwd: root,
+          env: env as Record<string, string>,
+          extendEnv: false,
+          stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+          serialization: 'advanced',
+        },
+      )
+    } catch (error) {
+      this.#hasEnded = true
+      this.#failFile(filepath, { name: (error as Error).name, message: (error as Error).message })
+      return
+    }
+    const logger = project.vitest.logger
+    pipeInto(this.#sandbox.stdout, logger.outputStream)
+    pipeInto(this.#sandbox.stderr, logger.errorStream)
+    this.#sandbox.on('message', (message: unknown) => this.#onWorkerMessage(message))
+    this.#sandbox.result.then(
+      (result) => this.#onEnd(filepath, result),
+      (error: Error) => this.#onEnd(filepath, null, error),
+    )
+    this.#sandbox.send(this.#heldStart)
+  }
+
+  #onWorkerMessage(message: unknown): void {
+    const response = message as Message
+    if (response?.__vitest_worker_response__ && response.type === 'started' && this.#heldRun) {
+      const run = this.#heldRun
+      this.#heldRun = null
+      const error = (message as { error?: unknown }).error
+      if (error) {
+        this.#emitLater({ __vitest_worker_response__: true, type: 'testfileFinished', error })
+        return
+      }
+      this.#sandbox?.send(run)
+      return
+    }
+    if (response?.__vitest_worker_response__ && response.type === 'testfileFinished') {
+      this.#isFileFinished = true
+    }
+    const task = fileTaskOf(message)
+    if (task) {
+      this.#file = {
+        task: task.task,
+        isCollected: task.isCollected || !!this.#file?.isCollected,
+        isKnown: true,
+      }
+    }
+    this.#events.emit('message', message)
+  }
+
+  #onEnd(filepath: string, result: SandboxResult | null, error?: Error): void {
+    this.#hasEnded = true
+    if (result && isDebugEnabled()) {
+      process.stderr.write(
+        `nsbox:debug ${this.#relativePath}: ended in ${result.duration.toFixed(0)} ms, memoryPeak ${result.memoryPeak ?? 'n/a'} bytes, cpuTime ${result.cpuTime ?? 'n/a'} ms\n`,
+      )
+    }
+    const reason = result ? killReason(result, this.#fileOptions) : undefined
+    if (!this.#isFileFinished && reason) {
+      const message = `nsbox: ${this.#relativePath} was killed: ${reason}`
+      this.#failFile(filepath, { name: 'SandboxLimitError', message })
+      return
+    }
+    if (!this.#isFileFinished && error) {
+      this.#failFile(filepath, { name: error.name, message: error.message })
+      return
+    }
+    // Any other death is Vitest's to report, as with its own forks pool.
+    if (!this.#isStopping) this.#events.emit('exit', result?.exitCode ?? 1)
+  }
+
+  #failFile(filepath: string, error: { name: string; message: string }): void {
+    const file = this.#file ?? {
+      task: this.#newFileTask(filepath),
+      isCollected: false,
+      isKnown: false,
+    }
+    this.#isFileFinished = true
+    for (const failure of fileFailureMessages(file, error)) this.#emitLater(failure)
+  }
+
+  // The task Vitest's worker would have made for the file, with the same id.
+  #newFileTask(filepath: string): TrackedFile['task'] {
+    const { project } = this.#options
+    const name = path.relative(project.config.root, filepath)
+    const task: TrackedFile['task'] = {
+      id: generateFileHash(name, project.name),
+      name,
+      fullName: name,
+      type: 'suite',
+      mode: 'queued',
+      filepath,
+      tasks: [],
+      meta: {},
+      projectName: project.name,
+      pool: this.name,
+    }
+    task.file = task
+    return task
+  }
+
+  #emitLater(message: unknown): void {
+    setImmediate(() => this.#events.emit('message', message))
+  }
+}
+
+function isDebugEnabled(): boolean {
+  const value = process.env.NSBOX_DEBUG
+  return value !== undefined && value !== '' && value !== '0'
+}
+
+function pipeInto(source: NodeJS.ReadableStream | null, target: Writable): void {
+  if (!source) return
+  target.setMaxListeners(target.getMaxListeners() + 1)
+  source.pipe(target, { end: false })
+}

@@ -1,0 +1,139 @@
+import {
+  chownSync,
+  cpSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { execa } from 'execa'
+import { dir } from 'tmp-promise'
+import { isRoot, type TestUser, testUser } from './test-user.js'
+
+const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url))
+// The Vitest and Node.js the fixture projects run on: the workspace's own by default;
+// CI's second leg points these at Vitest 5 and Node.js 24 installed from npm.
+const vitestInstall = process.env.NSBOX_TEST_VITEST_DIR ?? repositoryRoot
+const vitestPackage = realpathSync(path.join(vitestInstall, 'node_modules/vitest'))
+const coveragePackage = realpathSync(path.join(vitestInstall, 'node_modules/@vitest/coverage-v8'))
+const nodeBinary = process.env.NSBOX_TEST_NODE ?? process.execPath
+const pluginPackage = path.join(repositoryRoot, 'packages/vitest-plugin')
+const corePackage = path.join(repositoryRoot, 'packages/core')
+
+/** The Vitest version the fixture projects run on. */
+export const vitestVersion: string = JSON.parse(
+  readFileSync(path.join(vitestPackage, 'package.json'), 'utf8'),
+).version
+
+/** A small Vitest project to run: its files, and the pool its config uses. */
+export interface VitestProject {
+  /** Paths relative to the project, and their contents. */
+  files: Record<string, string>
+  /** `sandbox(<this>)` as the pool, or `'forks'` for Vitest's own pool. */
+  pool: Record<string, unknown> | 'forks'
+  /** Extra `test` config, as JSON. */
+  test?: Record<string, unknown>
+}
+
+/** What a Vitest run printed and reported. */
+export interface VitestRun {
+  exitCode: number
+  stdout: string
+  stderr: string
+  /** The `--reporter=json` report. */
+  report: {
+    success: boolean
+    testResults: Array<{ name: string; status: string; message: string }>
+  }
+  /** The project's directory, to look at what the run wrote. */
+  root: string
+}
+
+/**
+ * Writes a Vitest project into a fresh directory under /tmp (owned by the test user),
+ * runs the real `vitest run` there as the unprivileged test user, and returns its output
+ * and JSON report. The directory is removed afterwards unless `keep` is set.
+ */
+export async function runVitestProject(
+  project: VitestProject,
+  args: string[] = [],
+  user: TestUser = testUser(),
+): Promise<VitestRun & { cleanup: () => Promise<void> }> {
+  const { path: root, cleanup } = await dir({ prefix: 'nsbox-vitest-', unsafeCleanup: true })
+  const pool = project.pool === 'forks' ? "'forks'" : `sandbox(${JSON.stringify(project.pool)})`
+  const files: Record<string, string> = {
+    'package.json': '{ "type": "module" }\n',
+    'vitest.config.js': [
+      "import { defineConfig } from 'vitest/config'",
+      "import { sandbox } from '@nsbox/vitest-plugin'",
+      `export default defineConfig({ test: { pool: ${pool}, ...${JSON.stringify(project.test ?? {})} } })`,
+      '',
+    ].join('\n'),
+    ...project.files,
+  }
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(root, name)), { recursive: true })
+    writeFileSync(path.join(root, name), content)
+  }
+  // The plugin is copied, not linked, so that its `vitest` import resolves to the
+  // project's Vitest, as it does when installed from npm.
+  const pluginCopy = path.join(root, 'node_modules/@nsbox/vitest-plugin')
+  mkdirSync(pluginCopy, { recursive: true })
+  cpSync(path.join(pluginPackage, 'package.json'), path.join(pluginCopy, 'package.json'))
+  cpSync(path.join(pluginPackage, 'dist'), path.join(pluginCopy, 'dist'), { recursive: true })
+  symlinkSync(corePackage, path.join(root, 'node_modules/@nsbox/core'))
+  symlinkSync(vitestPackage, path.join(root, 'node_modules/vitest'))
+  mkdirSync(path.join(root, 'node_modules/@vitest'))
+  symlinkSync(coveragePackage, path.join(root, 'node_modules/@vitest/coverage-v8'))
+  if (isRoot) await execa('chown', ['-R', `${user.uid}:${user.gid}`, root])
+  chownSync(root, user.uid, user.gid)
+  const child = await execa(
+    nodeBinary,
+    [
+      path.join(vitestPackage, 'vitest.mjs'),
+      'run',
+      '--reporter=default',
+      '--reporter=json',
+      '--outputFile.json=report.json',
+      ...args,
+    ],
+    {
+      cwd: root,
+      uid: user.uid,
+      gid: user.gid,
+      env: {
+        HOME: user.home,
+        USER: user.name,
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        CI: '1',
+        NO_COLOR: '1',
+      },
+      extendEnv: false,
+      reject: false,
+    },
+  )
+  let report: VitestRun['report'] = { success: false, testResults: [] }
+  try {
+    report = JSON.parse(readFileSync(path.join(root, 'report.json'), 'utf8'))
+  } catch {
+    // no report: the output says why
+  }
+  return {
+    exitCode: child.exitCode ?? -1,
+    stdout: child.stdout,
+    stderr: child.stderr,
+    report,
+    root,
+    cleanup,
+  }
+}
+
+/** The JSON report's status of each test file, by path relative to the project. */
+export function statusByFile(run: VitestRun): Record<string, string> {
+  return Object.fromEntries(
+    run.report.testResults.map((result) => [path.relative(run.root, result.name), result.status]),
+  )
+}

@@ -1,0 +1,205 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, expect, it } from 'vitest'
+import { uniqueMarker, waitUntilGone } from '../support/processes.js'
+import { describeWithSandboxes } from '../support/unprivileged.js'
+import { runVitestProject, statusByFile, vitestVersion } from '../support/vitest-project.js'
+
+const cleanups: Array<() => Promise<void>> = []
+afterAll(async () => {
+  await Promise.all(cleanups.map((cleanup) => cleanup()))
+})
+
+async function run(...parameters: Parameters<typeof runVitestProject>) {
+  const result = await runVitestProject(...parameters)
+  cleanups.push(result.cleanup)
+  return result
+}
+
+// Four files that all listen on one port and write one /tmp path, at the same time.
+function collidingFiles(sharedPath: string): Record<string, string> {
+  const file = (id: number) => `
+import net from 'node:net'
+import fs from 'node:fs'
+import { expect, test } from 'vitest'
+test('owns port 34567 and ${sharedPath}', async () => {
+  const server = net.createServer()
+  await new Promise((resolve, reject) => { server.once('error', reject); server.listen(34567, '127.0.0.1', resolve) })
+  fs.writeFileSync('${sharedPath}', 'file ${id}')
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  expect(fs.readFileSync('${sharedPath}', 'utf8')).toBe('file ${id}')
+  server.close()
+})
+`
+  return Object.fromEntries([1, 2, 3, 4].map((id) => [`tests/collide-${id}.test.js`, file(id)]))
+}
+
+const ALLOCATE_FOREVER = `
+import { test } from 'vitest'
+test('allocates until stopped', () => { const chunks = []; for (;;) chunks.push(Buffer.alloc(1 << 20, 1)) })
+`
+const ALLOCATE_400_MB = `
+import { expect, test } from 'vitest'
+test('holds 400 MB', () => {
+  const chunks = []
+  for (let i = 0; i < 400; i++) chunks.push(Buffer.alloc(1 << 20, 1))
+  expect(chunks.length).toBe(400)
+})
+`
+const PASSING = `
+import { expect, test } from 'vitest'
+test('passes', () => { expect(1 + 1).toBe(2) })
+`
+
+await describeWithSandboxes(`the pool on Vitest ${vitestVersion}`, () => {
+  it('runs files that share a port and a /tmp path side by side; the forks pool cannot', async () => {
+    const sharedPath = `/tmp/${uniqueMarker('shared')}.txt`
+    const files = collidingFiles(sharedPath)
+    const test = { maxWorkers: 4, fileParallelism: true }
+    try {
+      const sandboxed = await run({ files, pool: {}, test })
+      expect(sandboxed.report.success, sandboxed.stdout + sandboxed.stderr).toBe(true)
+      expect(Object.values(statusByFile(sandboxed))).toEqual([
+        'passed',
+        'passed',
+        'passed',
+        'passed',
+      ])
+      expect(existsSync(sharedPath)).toBe(false) // the sandboxes' /tmp was their own
+
+      const forks = await run({ files, pool: 'forks', test })
+      expect(forks.exitCode).not.toBe(0)
+      expect(Object.values(statusByFile(forks))).toContain('failed')
+    } finally {
+      rmSync(sharedPath, { force: true })
+    }
+  })
+
+  it('leaves nothing running that a file started and left behind', async () => {
+    const marker = uniqueMarker('vitest-grandchild')
+    const leaky = `
+import { spawn } from 'node:child_process'
+import { test } from 'vitest'
+test('starts a detached grandchild', () => {
+  spawn('sh', ['-c', 'sleep 300; true', '${marker}'], { detached: true, stdio: 'ignore' }).unref()
+})
+`
+    const result = await run({ files: { 'tests/leaky.test.js': leaky }, pool: {} })
+    expect(result.exitCode, result.stdout).toBe(0)
+    expect(await waitUntilGone(marker, 2000)).toEqual([])
+  })
+
+  it('fails a file over its memory cap as that file, once, and runs the others', async () => {
+    const result = await run({
+      files: {
+        'tests/big.test.js': ALLOCATE_FOREVER,
+        'tests/neighbour.test.js': PASSING,
+        'tests/raised.test.js': `/** @nsbox memory=1G */\n${ALLOCATE_400_MB}`,
+      },
+      pool: { memory: '256M' },
+    })
+    expect(statusByFile(result)).toEqual({
+      'tests/big.test.js': 'failed',
+      'tests/neighbour.test.js': 'passed',
+      'tests/raised.test.js': 'passed',
+    })
+    const message =
+      /nsbox: tests\/big\.test\.js was killed: memory limit 256 MiB exceeded \(peak \d+\.\d MiB\)/
+    expect(
+      result.report.testResults.find((file) => file.name.endsWith('big.test.js'))?.message,
+    ).toMatch(message)
+    const output = result.stdout + result.stderr
+    expect(output.match(new RegExp(message, 'g'))).toHaveLength(1)
+    expect(output).not.toContain('Unhandled')
+    expect(result.exitCode).toBe(1)
+  })
+
+  it('fails a file whose docblock is wrong, naming the key', async () => {
+    const result = await run({
+      files: {
+        'tests/typo.test.js': `/** @nsbox memroy=1G */\n${PASSING}`,
+        'tests/fine.test.js': PASSING,
+      },
+      pool: {},
+    })
+    expect(statusByFile(result)).toEqual({
+      'tests/typo.test.js': 'failed',
+      'tests/fine.test.js': 'passed',
+    })
+    expect(result.stdout + result.stderr).toContain(
+      'nsbox: tests/typo.test.js: unknown key `memroy` in the @nsbox docblock',
+    )
+  })
+
+  it('ends a file at its docblock timeout, naming it', async () => {
+    const slow = `/** @nsbox timeout=2s */
+import { test } from 'vitest'
+test('sleeps', () => new Promise((resolve) => setTimeout(resolve, 30_000)), 60_000)
+`
+    const result = await run({
+      files: { 'tests/slow.test.js': slow, 'tests/quick.test.js': PASSING },
+      pool: {},
+    })
+    expect(statusByFile(result)).toEqual({
+      'tests/slow.test.js': 'failed',
+      'tests/quick.test.js': 'passed',
+    })
+    expect(result.stdout + result.stderr).toContain(
+      'nsbox: tests/slow.test.js was killed: timeout 2 s exceeded',
+    )
+  })
+
+  it('runs TypeScript with setupFiles, shows console output and points stacks at the line', async () => {
+    const files = {
+      'src/greet.ts': "export const greet = (name: string): string => 'hi ' + name\n",
+      'setup.ts': '(globalThis as { setupRan?: boolean }).setupRan = true\n',
+      'tests/typed.test.ts': [
+        "import { expect, test } from 'vitest'",
+        "import { greet } from '../src/greet'",
+        "test('greets', () => {",
+        "  console.log('hello from the sandbox')",
+        '  expect((globalThis as { setupRan?: boolean }).setupRan).toBe(true)',
+        "  expect(greet('you')).toBe('hi you')",
+        '})',
+        "test('fails on line 9', () => {",
+        '  expect(1).toBe(2)',
+        '})',
+        '',
+      ].join('\n'),
+    }
+    const result = await run({ files, pool: {}, test: { setupFiles: ['./setup.ts'] } })
+    const output = result.stdout + result.stderr
+    expect(output).toContain('hello from the sandbox')
+    expect(output).toMatch(/tests\/typed\.test\.ts:9:\d+/)
+    expect(result.report.testResults[0]?.status).toBe('failed')
+    expect(output).toMatch(/1 failed \| 1 passed|1 passed \| 1 failed/)
+  })
+
+  it('writes a v8 coverage report into the project', async () => {
+    const files = {
+      'src/add.js': 'export function add(a, b) {\n  return a + b\n}\n',
+      'tests/add.test.js':
+        "import { expect, test } from 'vitest'\nimport { add } from '../src/add.js'\ntest('adds', () => { expect(add(1, 2)).toBe(3) })\n",
+    }
+    const result = await run({ files, pool: {} }, [
+      '--coverage.enabled',
+      '--coverage.reporter=json-summary',
+    ])
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0)
+    const summary = JSON.parse(
+      readFileSync(path.join(result.root, 'coverage/coverage-summary.json'), 'utf8'),
+    )
+    expect(summary.total.lines.pct).toBe(100)
+  })
+
+  it('writes snapshots into the project with -u, and sees its own PID space', async () => {
+    const snapshot = `
+import { expect, test } from 'vitest'
+test('snapshot', () => { expect({ answer: 42 }).toMatchSnapshot() })
+test('pid', () => { expect(process.pid).toBeLessThan(10) })
+`
+    const result = await run({ files: { 'tests/snap.test.js': snapshot }, pool: {} }, ['-u'])
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0)
+    expect(existsSync(path.join(result.root, 'tests/__snapshots__/snap.test.js.snap'))).toBe(true)
+  })
+})
