@@ -22,6 +22,7 @@ const coveragePackage = realpathSync(path.join(vitestInstall, 'node_modules/@vit
 const nodeBinary = process.env.NSBOX_TEST_NODE ?? process.execPath
 const pluginPackage = path.join(repositoryRoot, 'packages/vitest-plugin')
 const corePackage = path.join(repositoryRoot, 'packages/core')
+const nsboxCli = path.join(corePackage, 'dist/cli/main.js')
 
 /** The Vitest version the fixture projects run on. */
 export const vitestVersion: string = JSON.parse(
@@ -36,6 +37,13 @@ export interface VitestProject {
   pool: Record<string, unknown> | 'forks'
   /** Extra `test` config, as JSON. */
   test?: Record<string, unknown>
+  /** A whole `vitest.config.js` instead of the generated one (`sandbox` is imported). */
+  config?: string
+  /**
+   * Run Vitest where no sandbox can start: inside a sandbox of its own whose user
+   * namespace allows no further user namespaces (`user.max_user_namespaces=0`).
+   */
+  onBlockedHost?: boolean
 }
 
 /** What a Vitest run printed and reported. */
@@ -69,7 +77,8 @@ export async function runVitestProject(
     'vitest.config.js': [
       "import { defineConfig } from 'vitest/config'",
       "import { sandbox } from '@nsbox/vitest-plugin'",
-      `export default defineConfig({ test: { pool: ${pool}, ...${JSON.stringify(project.test ?? {})} } })`,
+      project.config ??
+        `export default defineConfig({ test: { pool: ${pool}, ...${JSON.stringify(project.test ?? {})} } })`,
       '',
     ].join('\n'),
     ...project.files,
@@ -90,9 +99,24 @@ export async function runVitestProject(
   symlinkSync(coveragePackage, path.join(root, 'node_modules/@vitest/coverage-v8'))
   if (isRoot) await execa('chown', ['-R', `${user.uid}:${user.gid}`, root])
   chownSync(root, user.uid, user.gid)
+  const blocked = project.onBlockedHost
+    ? [
+        nsboxCli,
+        'run',
+        '--uid',
+        'root',
+        '--',
+        'sh',
+        '-c',
+        'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"',
+        'sh',
+        nodeBinary,
+      ]
+    : []
   const child = await execa(
-    nodeBinary,
+    blocked.length > 0 ? process.execPath : nodeBinary,
     [
+      ...blocked,
       path.join(vitestPackage, 'vitest.mjs'),
       'run',
       '--reporter=default',

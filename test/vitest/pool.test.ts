@@ -175,6 +175,52 @@ test('sleeps', () => new Promise((resolve) => setTimeout(resolve, 30_000)), 60_0
     expect(output).toMatch(/1 failed \| 1 passed|1 passed \| 1 failed/)
   })
 
+  it('serves every project of test.projects with its own options, and --shard', async () => {
+    const hostname = `
+import os from 'node:os'
+import { expect, test } from 'vitest'
+test('is sandboxed', () => { expect(os.hostname()).toBe('nsbox') })
+`
+    const config = `export default defineConfig({ test: { projects: [
+  { test: { name: 'one', include: ['one/**/*.test.js'], pool: sandbox() } },
+  { test: { name: 'two', include: ['two/**/*.test.js'], pool: sandbox({ network: 'none' }) } },
+] } })`
+    const files: Record<string, string> = {}
+    for (const id of [1, 2, 3, 4]) {
+      files[`one/a${id}.test.js`] = hostname
+      files[`two/b${id}.test.js`] = hostname
+    }
+    const all = await run({ files, pool: {}, config })
+    expect(all.exitCode, all.stdout + all.stderr).toBe(0)
+    expect(Object.keys(statusByFile(all))).toHaveLength(8)
+    const half = await run({ files, pool: {}, config }, ['--shard=1/2'])
+    expect(half.exitCode, half.stdout + half.stderr).toBe(0)
+    expect(Object.keys(statusByFile(half))).toHaveLength(4)
+  })
+
+  it("onUnsupported: 'error' stops the run at once with the cause and the fix", async () => {
+    const result = await run({
+      files: { 'tests/a.test.js': PASSING },
+      pool: {},
+      onBlockedHost: true,
+    })
+    expect(result.exitCode).not.toBe(0)
+    const output = result.stdout + result.stderr
+    expect(output).toContain('user.max_user_namespaces')
+    expect(output).toContain("onUnsupported: 'warn'")
+    expect(result.report.testResults).toEqual([])
+  })
+
+  it("onUnsupported: 'warn' runs the files unsandboxed, saying so once", async () => {
+    const result = await run({
+      files: { 'tests/a.test.js': PASSING, 'tests/b.test.js': PASSING },
+      pool: { onUnsupported: 'warn' },
+      onBlockedHost: true,
+    })
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0)
+    expect((result.stdout + result.stderr).match(/WITHOUT sandboxes/g)).toHaveLength(1)
+  })
+
   it('writes a v8 coverage report into the project', async () => {
     const files = {
       'src/add.js': 'export function add(a, b) {\n  return a + b\n}\n',
