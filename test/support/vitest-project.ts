@@ -61,15 +61,13 @@ export interface VitestRun {
 }
 
 /**
- * Writes a Vitest project into a fresh directory under /tmp (owned by the test user),
- * runs the real `vitest run` there as the unprivileged test user, and returns its output
- * and JSON report. The directory is removed afterwards unless `keep` is set.
+ * Writes a Vitest project into a fresh directory under /tmp, owned by the test user,
+ * with the workspace's plugin and the Vitest under test installed.
  */
-export async function runVitestProject(
+export async function writeVitestProject(
   project: VitestProject,
-  args: string[] = [],
   user: TestUser = testUser(),
-): Promise<VitestRun & { cleanup: () => Promise<void> }> {
+): Promise<{ root: string; cleanup: () => Promise<void> }> {
   const { path: root, cleanup } = await dir({ prefix: 'nsbox-vitest-', unsafeCleanup: true })
   const pool = project.pool === 'forks' ? "'forks'" : `sandbox(${JSON.stringify(project.pool)})`
   const files: Record<string, string> = {
@@ -99,6 +97,41 @@ export async function runVitestProject(
   symlinkSync(coveragePackage, path.join(root, 'node_modules/@vitest/coverage-v8'))
   if (isRoot) await execa('chown', ['-R', `${user.uid}:${user.gid}`, root])
   chownSync(root, user.uid, user.gid)
+  return { root, cleanup }
+}
+
+/** Runs Vitest as the test user in a project written by {@link writeVitestProject}. */
+export function startVitest(root: string, args: string[], user: TestUser = testUser()) {
+  return execa(nodeBinary, [path.join(vitestPackage, 'vitest.mjs'), ...args], {
+    cwd: root,
+    uid: user.uid,
+    gid: user.gid,
+    env: testUserEnv(user),
+    extendEnv: false,
+    reject: false,
+  })
+}
+
+function testUserEnv(user: TestUser): Record<string, string> {
+  return {
+    HOME: user.home,
+    USER: user.name,
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    CI: '1',
+    NO_COLOR: '1',
+  }
+}
+
+/**
+ * Writes a Vitest project (see {@link writeVitestProject}), runs the real `vitest run`
+ * there as the unprivileged test user, and returns its output and JSON report.
+ */
+export async function runVitestProject(
+  project: VitestProject,
+  args: string[] = [],
+  user: TestUser = testUser(),
+): Promise<VitestRun & { cleanup: () => Promise<void> }> {
+  const { root, cleanup } = await writeVitestProject(project, user)
   const blocked = project.onBlockedHost
     ? [
         nsboxCli,

@@ -1,14 +1,28 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, expect, it } from 'vitest'
 import { uniqueMarker, waitUntilGone } from '../support/processes.js'
 import { describeWithSandboxes } from '../support/unprivileged.js'
-import { runVitestProject, statusByFile, vitestVersion } from '../support/vitest-project.js'
+import {
+  runVitestProject,
+  startVitest,
+  statusByFile,
+  vitestVersion,
+  writeVitestProject,
+} from '../support/vitest-project.js'
 
 const cleanups: Array<() => Promise<void>> = []
 afterAll(async () => {
   await Promise.all(cleanups.map((cleanup) => cleanup()))
 })
+
+async function until(condition: () => boolean, withinMs: number): Promise<void> {
+  const deadline = Date.now() + withinMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not seen within ${withinMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
 
 async function run(...parameters: Parameters<typeof runVitestProject>) {
   const result = await runVitestProject(...parameters)
@@ -219,6 +233,62 @@ test('is sandboxed', () => { expect(os.hostname()).toBe('nsbox') })
     })
     expect(result.exitCode, result.stdout + result.stderr).toBe(0)
     expect((result.stdout + result.stderr).match(/WITHOUT sandboxes/g)).toHaveLength(1)
+  })
+
+  it('honours .only, -t filters and --bail', async () => {
+    const only = `
+import { expect, test } from 'vitest'
+test.only('the only one', () => { expect(1).toBe(1) })
+test('skipped by .only', () => { expect(1).toBe(2) })
+`
+    const named = `
+import { expect, test } from 'vitest'
+test('wanted by the filter', () => { expect(1).toBe(1) })
+test('left out by the filter', () => { expect(1).toBe(2) })
+`
+    const filtered = await run(
+      { files: { 'tests/only.test.js': only, 'tests/named.test.js': named }, pool: {} },
+      ['-t', 'wanted|the only one', '--allowOnly'],
+    )
+    expect(filtered.exitCode, filtered.stdout + filtered.stderr).toBe(0)
+    const failing = Object.fromEntries(
+      [1, 2, 3, 4].map((id) => [
+        `tests/fail-${id}.test.js`,
+        "import { test } from 'vitest'\ntest('fails', () => { throw new Error('no') })\n",
+      ]),
+    )
+    const bailed = await run({ files: failing, pool: {}, test: { maxWorkers: 1 } }, ['--bail=1'])
+    expect(bailed.exitCode).toBe(1)
+    expect(
+      Object.values(statusByFile(bailed)).filter((status) => status === 'failed').length,
+    ).toBeLessThan(4)
+  })
+
+  it('re-runs a changed file in watch mode', async () => {
+    const watched = (label: string) =>
+      `import { test } from 'vitest'\ntest('logs', () => { console.log('run of ${label}') })\n`
+    const { root, cleanup } = await writeVitestProject({
+      files: { 'tests/w.test.js': watched('first') },
+      pool: {},
+    })
+    cleanups.push(cleanup)
+    const vitest = startVitest(root, ['--watch'])
+    let output = ''
+    vitest.stdout?.on('data', (chunk) => {
+      output += chunk
+    })
+    vitest.stderr?.on('data', (chunk) => {
+      output += chunk
+    })
+    try {
+      await until(() => output.includes('run of first'), 30_000)
+      writeFileSync(path.join(root, 'tests/w.test.js'), watched('second'))
+      await until(() => output.includes('run of second'), 30_000)
+    } finally {
+      vitest.kill('SIGTERM')
+      await vitest
+    }
+    expect(output).toContain('run of second')
   })
 
   it('writes a v8 coverage report into the project', async () => {
