@@ -11,6 +11,8 @@ const repositoryRoot = fileURLToPath(new URL('..', import.meta.url))
 const fileCount = Number(process.env.BENCH_FILES ?? 24)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5)
 const maxWorkers = Number(process.env.BENCH_WORKERS ?? 2)
+// sandbox()'s options as JavaScript, such as "{ memory: false }" (default: its defaults).
+const poolOptions = process.env.BENCH_POOL_OPTIONS ?? ''
 
 const root = mkdtempSync(path.join(process.env.BENCH_DIR ?? tmpdir(), 'nsbox-bench-vitest-'))
 mkdirSync(path.join(root, 'tests'))
@@ -31,8 +33,7 @@ for (let i = 1; i <= fileCount; i++) {
   )
 }
 const configs = {
-  'nsbox sandbox()':
-    "import { sandbox } from '@nsbox/vitest-plugin'\nexport default { test: { pool: sandbox() } }\n",
+  'nsbox sandbox()': `import { sandbox } from '@nsbox/vitest-plugin'\nexport default { test: { pool: sandbox(${poolOptions}) } }\n`,
   'vitest forks': "export default { test: { pool: 'forks' } }\n",
 }
 for (const [name, config] of Object.entries(configs)) {
