@@ -239,8 +239,11 @@ function isDebugEnabled(): boolean {
   return value !== undefined && value !== '' && value !== '0'
 }
 
+// Vitest's logger streams are shared by every worker: one more listener while this one
+// pipes into them, as its forks pool does.
 function pipeInto(source: NodeJS.ReadableStream | null, target: Writable): void {
   if (!source) return
   target.setMaxListeners(target.getMaxListeners() + 1)
   source.pipe(target, { end: false })
+  source.once('end', () => target.setMaxListeners(Math.max(0, target.getMaxListeners() - 1)))
 }

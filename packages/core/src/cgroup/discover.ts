@@ -46,7 +46,21 @@ function discover(current: CurrentCgroups, uid: number): CgroupDiscovery {
   }
   if (current.unified) {
     const currentDir = current.unified
-    const bases = findCgroupV2Bases(currentDir)
+    let bases: CgroupBases | null = null
+    try {
+      bases = findCgroupV2Bases(currentDir)
+    } catch (error) {
+      // A subtree that looked writable but refused a change: no cgroup, and say why.
+      return {
+        version: 2,
+        currentDir,
+        bases: null,
+        missing: {
+          reason: `preparing ${currentDir} for sandbox cgroups failed (${(error as Error).message})`,
+          fix: cgroupV2Fix(),
+        },
+      }
+    }
     return {
       version: 2,
       currentDir,

@@ -3,7 +3,13 @@ import path from 'node:path'
 import { SetupFailedError } from '../errors.js'
 import type { LimitsSpec } from '../options/types.js'
 import { type CgroupUsage, parseKeyedCounters, planCgroupWrites } from '../plan/cgroup-writes.js'
-import { readCgroupFile, removeCgroupDir, tryRemoveCgroupDir, writeCgroupFile } from './files.js'
+import {
+  killCgroupProcesses,
+  readCgroupFile,
+  removeCgroupDir,
+  tryRemoveCgroupDir,
+  writeCgroupFile,
+} from './files.js'
 import type { CgroupController } from './layout.js'
 import { nextLeafName, reapStaleCgroups } from './names.js'
 
@@ -117,9 +123,17 @@ export class SandboxCgroup {
     }
   }
 
-  /** Kills whatever is left in the cgroup and removes it. */
+  /**
+   * Kills whatever is left in the cgroup and removes it. The PID namespace has usually
+   * taken everything with it already; the kill covers what it could not.
+   */
   async destroy(): Promise<void> {
-    await Promise.all(this.#uniqueDirs().map((dir) => removeCgroupDir(dir)))
+    await Promise.all(
+      this.#uniqueDirs().map((dir) => {
+        killCgroupProcesses(dir)
+        return removeCgroupDir(dir)
+      }),
+    )
   }
 
   #writeLimits(limits: LimitsSpec): void {
