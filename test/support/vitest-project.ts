@@ -54,6 +54,7 @@ export interface VitestRun {
   /** The `--reporter=json` report. */
   report: {
     success: boolean
+    numFailedTests: number
     testResults: Array<{ name: string; status: string; message: string }>
   }
   /** The project's directory, to look at what the run wrote. */
@@ -172,7 +173,7 @@ export async function runVitestProject(
       reject: false,
     },
   )
-  let report: VitestRun['report'] = { success: false, testResults: [] }
+  let report: VitestRun['report'] = { success: false, numFailedTests: 0, testResults: [] }
   try {
     report = JSON.parse(readFileSync(path.join(root, 'report.json'), 'utf8'))
   } catch {

@@ -259,9 +259,8 @@ test('left out by the filter', () => { expect(1).toBe(2) })
     )
     const bailed = await run({ files: failing, pool: {}, test: { maxWorkers: 1 } }, ['--bail=1'])
     expect(bailed.exitCode).toBe(1)
-    expect(
-      Object.values(statusByFile(bailed)).filter((status) => status === 'failed').length,
-    ).toBeLessThan(4)
+    // Files --bail never ran count as failed in Vitest 5's JSON report: count test cases.
+    expect(bailed.report.numFailedTests).toBeLessThan(4)
   })
 
   it('re-runs a changed file in watch mode', async () => {
