@@ -1,3 +1,4 @@
+import { chownSync, mkdirSync, rmdirSync } from 'node:fs'
 import { probe, type RunOptions, run, type SandboxError, type SandboxResult } from '@nsbox/core'
 import { describe, expect, it } from 'vitest'
 import { sandboxCgroupsOf } from '../../../test/support/cgroups.js'
@@ -242,6 +243,30 @@ describe.runIf(canSandbox && watchdogUser !== null)('limits without a writable c
     expect(cli.stdout).toContain('memory: watchdog, pids: watchdog, cpus: unavailable')
     expect(cli.stdout).toMatch(/fix: .*(nsbox delegate|systemd-run)/)
   })
+
+  it.runIf(isRoot && support?.cgroups.version === 1)(
+    'mixes backends when only the pids hierarchy is delegated: pids by cgroup, memory by the watchdog',
+    async () => {
+      const pidsDir = `/sys/fs/cgroup/pids/nsbox/user-${user.uid}`
+      mkdirSync(pidsDir, { recursive: true })
+      chownSync(pidsDir, user.uid, user.gid)
+      chownSync(`${pidsDir}/cgroup.procs`, user.uid, user.gid)
+      try {
+        const result = await sandboxAsUser(
+          'node',
+          ['-e', ALLOCATE_FOREVER],
+          { memory: '150M', pids: 64 },
+          user,
+        )
+        expect(result).toMatchObject({
+          killedBy: 'memory',
+          enforcement: { memory: 'watchdog', pids: 'cgroup1' },
+        })
+      } finally {
+        rmdirSync(pidsDir)
+      }
+    },
+  )
 
   it.runIf(isRoot)(
     'after the fix, sudo nsbox delegate, the same user gets cgroup limits',

@@ -93,10 +93,7 @@ function missingFrom(
   if (absent.length === 0) return null
   return {
     reason: `the ${absent.join(', ')} controller${absent.length > 1 ? 's are' : ' is'} not available in ${Object.values(bases.bases)[0] ?? 'the cgroup'}`,
-    fix:
-      bases.backend === 'cgroup2'
-        ? cgroupV2Fix()
-        : `enable the cgroup v1 ${absent.join(', ')} controller${absent.length > 1 ? 's' : ''} (kernel boot option cgroup_enable=${absent[0]})`,
+    fix: bases.backend === 'cgroup2' ? cgroupV2Fix() : `sudo nsbox delegate --user ${userName()}`,
   }
 }
 

@@ -72,10 +72,9 @@ export class SandboxCgroup {
       cgroup.#writeLimits(limits)
     } catch (error) {
       for (const dir of cgroup.#uniqueDirs()) tryRemoveCgroupDir(dir)
-      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
       throw new SetupFailedError(
         'cgroup',
-        `nsbox: could not create the sandbox's cgroup (${reason}: ${(error as Error).message}). Run \`nsbox doctor\` to see which cgroups this user may write.`,
+        `nsbox: could not create the sandbox's cgroup (${(error as Error).message}). Run \`nsbox doctor\` to see which cgroups this user may write.`,
         { cause: error },
       )
     }

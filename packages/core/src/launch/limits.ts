@@ -44,9 +44,16 @@ export class SandboxLimits {
     this.#enforcement = plan.enforcement
     this.#watchdogLimits = plan.watchdog
     if (plan.watchdog) warnOnce(watchedLimits(plan.enforcement), discovery?.missing ?? null)
+    // Only the limits a cgroup enforces are written; the watchdog keeps the others.
+    const byCgroup = (name: 'memory' | 'pids') => plan.enforcement[name] !== 'watchdog'
+    const cgroupLimits = {
+      memoryBytes: byCgroup('memory') ? memoryBytes : null,
+      pids: byCgroup('pids') ? pids : null,
+      cpus,
+    }
     this.#cgroup =
       plan.usesCgroup && discovery?.bases
-        ? SandboxCgroup.create(discovery.bases, spec.limits)
+        ? SandboxCgroup.create(discovery.bases, cgroupLimits)
         : null
     if (this.#cgroup && memoryBytes !== null && !this.#cgroup.isSwapCapped && hostHasSwap()) {
       warnOnce(['swap'], null)
