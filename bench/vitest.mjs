@@ -57,6 +57,7 @@ const runOnce = (name) => {
   const ms = performance.now() - started
   if (child.status !== 0) {
     console.error(`${name} failed:\n${child.stdout}\n${child.stderr}`)
+    rmSync(root, { recursive: true, force: true })
     process.exit(1)
   }
   return { ms, output: child.stderr }

@@ -10,10 +10,14 @@ import {
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { execa } from 'execa'
-import { dir } from 'tmp-promise'
+import { dir, setGracefulCleanup } from 'tmp-promise'
 import { isRoot, type TestUser, testUser } from './test-user.js'
 
 const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url))
+
+// Fixture projects are removed by the tests' own cleanup; this also covers a test run
+// that exits before reaching it.
+setGracefulCleanup()
 // The Vitest and Node.js the fixture projects run on: the workspace's own by default;
 // CI's second leg points these at Vitest 5 and Node.js 24 installed from npm.
 const vitestInstall = process.env.NSBOX_TEST_VITEST_DIR ?? repositoryRoot

@@ -128,39 +128,30 @@ test('starts a detached grandchild', () => {
     expect(result.exitCode).toBe(1)
   })
 
-  it('fails a file whose docblock is wrong, naming the key', async () => {
-    const result = await run({
-      files: {
-        'tests/typo.test.js': `/** @nsbox memroy=1G */\n${PASSING}`,
-        'tests/fine.test.js': PASSING,
-      },
-      pool: {},
-    })
-    expect(statusByFile(result)).toEqual({
-      'tests/typo.test.js': 'failed',
-      'tests/fine.test.js': 'passed',
-    })
-    expect(result.stdout + result.stderr).toContain(
-      'nsbox: tests/typo.test.js: unknown key `memroy` in the @nsbox docblock',
-    )
-  })
-
-  it('ends a file at its docblock timeout, naming it', async () => {
-    const slow = `/** @nsbox timeout=2s */
+  it.each([
+    {
+      case: 'a wrong docblock, naming the key',
+      source: `/** @nsbox memroy=1G */\n${PASSING}`,
+      message: 'nsbox: tests/odd.test.js: unknown key `memroy` in the @nsbox docblock',
+    },
+    {
+      case: 'its docblock timeout, naming it',
+      source: `/** @nsbox timeout=2s */
 import { test } from 'vitest'
 test('sleeps', () => new Promise((resolve) => setTimeout(resolve, 30_000)), 60_000)
-`
+`,
+      message: 'nsbox: tests/odd.test.js was killed: timeout 2 s exceeded',
+    },
+  ])('fails a file for $case, while its neighbour passes', async ({ source, message }) => {
     const result = await run({
-      files: { 'tests/slow.test.js': slow, 'tests/quick.test.js': PASSING },
+      files: { 'tests/odd.test.js': source, 'tests/fine.test.js': PASSING },
       pool: {},
     })
     expect(statusByFile(result)).toEqual({
-      'tests/slow.test.js': 'failed',
-      'tests/quick.test.js': 'passed',
+      'tests/odd.test.js': 'failed',
+      'tests/fine.test.js': 'passed',
     })
-    expect(result.stdout + result.stderr).toContain(
-      'nsbox: tests/slow.test.js was killed: timeout 2 s exceeded',
-    )
+    expect(result.stdout + result.stderr).toContain(message)
   })
 
   it('runs TypeScript with setupFiles, shows console output and points stacks at the line', async () => {
@@ -220,6 +211,7 @@ test('is sandboxed', () => { expect(os.hostname()).toBe('nsbox') })
     })
     expect(result.exitCode).not.toBe(0)
     const output = result.stdout + result.stderr
+    expect(output).toContain('UsernsBlockedError')
     expect(output).toContain('user.max_user_namespaces')
     expect(output).toContain("onUnsupported: 'warn'")
     expect(result.report.testResults).toEqual([])

@@ -1,5 +1,7 @@
 import { chownSync, mkdirSync, rmdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { probe, type RunOptions, run, type SandboxError, type SandboxResult } from '@nsbox/core'
+import { execa } from 'execa'
 import { describe, expect, it } from 'vitest'
 import { sandboxCgroupsOf } from '../../../test/support/cgroups.js'
 import { waitForExit } from '../../../test/support/processes.js'
@@ -24,6 +26,7 @@ const FORK_FOREVER = 'while :; do sleep 5 & done'
 const BURST_OF_40 = 'for i in $(seq 40); do sleep 2 & done; wait'
 const SPIN_2_SECONDS = 'const end = Date.now() + 2000; while (Date.now() < end);'
 const MiB = 1024 ** 2
+const NSBOX_CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))
 // The cgroup v2 VM runs fewer: each sandbox costs 20 times more under emulation.
 const SANDBOX_COUNT = Number(process.env.NSBOX_TEST_SANDBOX_COUNT ?? 1000)
 
@@ -291,6 +294,14 @@ describe.runIf(canSandbox)('limits everywhere', () => {
     const result = await sandboxAsUser('node', ['-e', work])
     expect(result).toMatchObject({ exitCode: 0, memoryPeak: null, enforcement: {} })
     expect(result.cpuTime).toBeGreaterThan(10)
+  })
+
+  it.runIf(isRoot)('nsbox delegate names a user that does not exist', async () => {
+    const cli = await execa(process.execPath, [NSBOX_CLI, 'delegate', '--user', 'no-such-user-x'], {
+      reject: false,
+    })
+    expect(cli.exitCode).toBe(125)
+    expect(cli.stderr).toContain('no user named no-such-user-x. Give an existing user name or uid.')
   })
 
   it('nsbox delegate refuses to run without root, saying how', async () => {

@@ -24,8 +24,8 @@ export interface SandboxPoolOptions {
   /** `'strict'` refuses the watchdog where no cgroup can enforce `memory` or `pids`. Default: `'best-effort'`. */
   enforce?: EnforceMode
   /**
-   * When sandboxes cannot start on this host: `'error'` (default) fails the run at once
-   * with the cause and the fix; `'warn'` runs the files unsandboxed, with one warning.
+   * When sandboxes cannot start on this host: `'error'` (default) fails the run at config
+   * load with `ERR_USERNS_BLOCKED` (or `ERR_SETUP_FAILED`), the cause and the fix; `'warn'` runs the files unsandboxed, with one warning.
    */
   onUnsupported?: 'error' | 'warn'
 }

@@ -180,11 +180,6 @@ export class SandboxPoolWorker implements PoolWorker {
 
   #onEnd(filepath: string, result: SandboxResult | null, error?: Error): void {
     this.#hasEnded = true
-    if (result && isDebugEnabled()) {
-      process.stderr.write(
-        `nsbox:debug ${this.#relativePath}: ended in ${result.duration.toFixed(0)} ms, memoryPeak ${result.memoryPeak ?? 'n/a'} bytes, cpuTime ${result.cpuTime ?? 'n/a'} ms\n`,
-      )
-    }
     const reason = result ? killReason(result, this.#fileOptions) : undefined
     if (!this.#isFileFinished && reason) {
       const message = `nsbox: ${this.#relativePath} was killed: ${reason}`
@@ -232,11 +227,6 @@ export class SandboxPoolWorker implements PoolWorker {
   #emitLater(message: unknown): void {
     setImmediate(() => this.#events.emit('message', message))
   }
-}
-
-function isDebugEnabled(): boolean {
-  const value = process.env.NSBOX_DEBUG
-  return value !== undefined && value !== '' && value !== '0'
 }
 
 // Vitest's logger streams are shared by every worker: one more listener while this one

@@ -1,41 +1,61 @@
 import { type ChildProcess, fork, spawnSync } from 'node:child_process'
 import path from 'node:path'
+import {
+  type HostSupport,
+  SetupFailedError,
+  UsernsBlockedError,
+  type UsernsBlocker,
+} from '@nsbox/core'
 import type { PoolOptions, PoolWorker, WorkerRequest } from 'vitest/node'
 
-/** Whether sandboxes can start here, found once per process. */
+/** Whether sandboxes can start here, found once per process, and if not why. */
 export interface HostCheck {
   canSandbox: boolean
+  /** What stops them, with the fix, when they cannot start. */
+  problem?: { message: string; blockedBy: string | null; fix: string | null }
 }
 
+const USERNS_BLOCKERS: readonly string[] = [
+  'apparmor',
+  'unprivileged_userns_clone',
+  'max_user_namespaces',
+  'container',
+  'unknown',
+]
+
 let cached: HostCheck | undefined
+let hasWarned = false
 
 /**
  * Probes the host once, synchronously (a pool is configured synchronously), in a child
- * process that runs `@nsbox/core`'s `probe()`. When sandboxes cannot start: throws with
- * the cause and the fix under `'error'`; warns once and reports `canSandbox: false`
- * under `'warn'`.
+ * process that runs `@nsbox/core`'s `probe()`. When sandboxes cannot start: throws the
+ * probe's `ERR_USERNS_BLOCKED` (or `ERR_SETUP_FAILED`) with the cause and the fix under
+ * `'error'`; warns once and reports `canSandbox: false` under `'warn'`.
  */
 export function checkHostSupport(onUnsupported: 'error' | 'warn'): HostCheck {
   cached ??= probeOnce()
-  if (cached.canSandbox) return cached
-  const problem = cachedProblem ?? 'sandboxes cannot start on this host'
+  const { problem } = cached
+  if (cached.canSandbox || !problem) return cached
+  const cause = `${problem.message}${problem.fix && !problem.message.includes(problem.fix) ? ` To fix: ${problem.fix}.` : ''}`
   if (onUnsupported === 'error') {
-    throw new Error(
-      `nsbox: ${problem}\nRun \`npx nsbox doctor\` for details, or pass sandbox({ onUnsupported: 'warn' }) to run the test files unsandboxed.`,
-    )
+    const message = `nsbox: ${cause}\nRun \`npx nsbox doctor\` for details, or pass sandbox({ onUnsupported: 'warn' }) to run the test files unsandboxed.`
+    throw problem.blockedBy && USERNS_BLOCKERS.includes(problem.blockedBy)
+      ? new UsernsBlockedError(
+          problem.blockedBy as UsernsBlocker,
+          problem.fix ?? 'npx nsbox doctor',
+          message,
+        )
+      : new SetupFailedError('probe', message)
   }
   if (!hasWarned) {
     hasWarned = true
-    process.emitWarning(`nsbox: ${problem}; running the test files WITHOUT sandboxes.`, {
+    process.emitWarning(`nsbox: ${cause}; running the test files WITHOUT sandboxes.`, {
       type: 'NsboxWarning',
       code: 'NSBOX_UNSANDBOXED',
     })
   }
   return cached
 }
-
-let cachedProblem: string | undefined
-let hasWarned = false
 
 function probeOnce(): HostCheck {
   const core = import.meta.resolve('@nsbox/core')
@@ -44,19 +64,25 @@ function probeOnce(): HostCheck {
     encoding: 'utf8',
     timeout: 30_000,
   })
+  let support: Pick<HostSupport, 'canSandbox' | 'userNamespaces'>
   try {
-    const support = JSON.parse(child.stdout) as {
-      canSandbox: boolean
-      userNamespaces: { works: boolean; message?: string; fix?: string | null }
-    }
-    if (!support.canSandbox) {
-      const { message = '', fix } = support.userNamespaces
-      cachedProblem = `${message.replace(/^nsbox: /, '')}${fix && !message.includes(fix) ? ` To fix: ${fix}.` : ''}`
-    }
-    return { canSandbox: support.canSandbox }
+    support = JSON.parse(child.stdout)
   } catch {
-    cachedProblem = `could not probe this host: ${child.stderr || child.error?.message || 'no output'}`
-    return { canSandbox: false }
+    const output = child.stderr || child.error?.message || 'no output'
+    return {
+      canSandbox: false,
+      problem: { message: `could not probe this host: ${output}`, blockedBy: null, fix: null },
+    }
+  }
+  const userns = support.userNamespaces
+  if (support.canSandbox || userns.works) return { canSandbox: support.canSandbox }
+  return {
+    canSandbox: false,
+    problem: {
+      message: userns.message.replace(/^nsbox: /, ''),
+      blockedBy: userns.blockedBy,
+      fix: userns.fix,
+    },
   }
 }
 

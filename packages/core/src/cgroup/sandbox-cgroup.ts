@@ -83,9 +83,7 @@ export class SandboxCgroup {
 
   /** Whether a fork has been refused because of `pids.max` so far. */
   hasHitPidsLimit(): boolean {
-    const dir = this.#dirs.pids
-    if (!dir) return false
-    return (parseKeyedCounters(readCgroupFile(`${dir}/pids.events`) ?? '').get('max') ?? 0) > 0
+    return this.#pidsLimitHits() > 0
   }
 
   /** Reads the counters nsbox reports; call after the sandbox has ended, before `destroy`. */
@@ -111,9 +109,7 @@ export class SandboxCgroup {
     }
     return {
       oomKills: oomCounters.get('oom_kill') ?? 0,
-      pidsLimitHits: pids
-        ? (parseKeyedCounters(readCgroupFile(`${pids}/pids.events`) ?? '').get('max') ?? 0)
-        : 0,
+      pidsLimitHits: this.#pidsLimitHits(),
       memoryPeakBytes: memory
         ? readNumber(`${memory}/${isV2 ? 'memory.peak' : 'memory.max_usage_in_bytes'}`)
         : null,
@@ -149,6 +145,13 @@ export class SandboxCgroup {
       writeCgroupFile(`${dir}/${write.file}`, write.value)
     }
     this.isSwapCapped = canLimitSwap
+  }
+
+  // `max` in pids.events counts the forks pids.max refused.
+  #pidsLimitHits(): number {
+    const dir = this.#dirs.pids
+    if (!dir) return 0
+    return parseKeyedCounters(readCgroupFile(`${dir}/pids.events`) ?? '').get('max') ?? 0
   }
 
   #uniqueDirs(): string[] {

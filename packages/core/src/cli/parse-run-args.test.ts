@@ -17,8 +17,19 @@ describe('parseRunArgs', () => {
 
   it('passes limits on for validation', () => {
     expect(
-      parseRunArgs(['--memory', '64M', '--pids', '16', '--cpus', '0.5', '--', 'true']).options,
-    ).toEqual({ memory: '64M', pids: 16, cpus: 0.5 })
+      parseRunArgs([
+        '--memory',
+        '64M',
+        '--pids',
+        '16',
+        '--cpus',
+        '0.5',
+        '--enforce',
+        'strict',
+        '--',
+        'true',
+      ]).options,
+    ).toEqual({ memory: '64M', pids: 16, cpus: 0.5, enforce: 'strict' })
   })
 
   it('refuses unknown flags, a missing command and non-numeric counts', () => {

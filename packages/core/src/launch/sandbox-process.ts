@@ -142,7 +142,9 @@ export class SandboxProcess extends EventEmitter {
           },
           readUsernsHostSettings,
         )
-        debug(`ended after ${duration.toFixed(1)} ms: ${JSON.stringify(ending)}`)
+        debug(
+          `ended after ${duration.toFixed(1)} ms: ${JSON.stringify(ending)}, memoryPeak ${measured.memoryPeak ?? 'n/a'} bytes, cpuTime ${measured.cpuTime ?? 'n/a'} ms`,
+        )
         if (ending instanceof Error) {
           ;(ending as SandboxError).command = this.command
           reject(ending)
