@@ -2,6 +2,7 @@
  * @nsbox/core: rootless Linux sandboxes for test runners and untrusted code.
  *
  * @packageDocumentation
+ * @module @nsbox/core
  */
 
 export type { Enforcement, EnforcementBackend } from './cgroup/enforcement.js'

@@ -3,13 +3,20 @@
  * sandbox, with a memory cap.
  *
  * @packageDocumentation
+ * @module @nsbox/vitest-plugin
  */
+import { resolveTestSandboxOptions, type TestSandboxOptions } from '@nsbox/core/runner'
 import type { PoolRunnerInitializer } from 'vitest/node'
-import { resolvePoolOptions, type SandboxPoolOptions } from './options.js'
 import { SandboxPoolWorker } from './pool-worker.js'
 import { checkHostSupport, UnsandboxedPoolWorker } from './unsupported.js'
 
-export { DEFAULT_MEMORY, type SandboxPoolOptions } from './options.js'
+export { DEFAULT_MEMORY } from '@nsbox/core/runner'
+
+/**
+ * Options of {@link sandbox}: the limits and isolation every test file's sandbox starts
+ * with, and what to do on a host that cannot start sandboxes.
+ */
+export interface SandboxPoolOptions extends TestSandboxOptions {}
 
 /**
  * The value for Vitest's `test.pool`: every test file runs in a fresh nsbox sandbox
@@ -33,7 +40,7 @@ export { DEFAULT_MEMORY, type SandboxPoolOptions } from './options.js'
  * ```
  */
 export function sandbox(options?: SandboxPoolOptions): PoolRunnerInitializer {
-  const resolved = resolvePoolOptions(options)
+  const resolved = resolveTestSandboxOptions(options, 'sandbox()')
   const support = checkHostSupport(resolved.onUnsupported)
   return {
     name: 'nsbox',

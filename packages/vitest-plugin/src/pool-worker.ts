@@ -2,16 +2,20 @@ import { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Writable } from 'node:stream'
-import { killReason, type SandboxProcess, type SandboxResult, spawn } from '@nsbox/core'
+import { type SandboxProcess, type SandboxResult, spawn } from '@nsbox/core'
+import {
+  applyDocblock,
+  type FileSandboxOptions,
+  fileKilledMessage,
+  readDocblockOverrides,
+} from '@nsbox/core/runner'
 import {
   generateFileHash,
   type PoolOptions,
   type PoolWorker,
   type WorkerRequest,
 } from 'vitest/node'
-import { readDocblockOverrides } from './docblock.js'
 import { fileFailureMessages, fileTaskOf, type TrackedFile } from './file-failure.js'
-import { applyDocblock, type FileSandboxOptions } from './options.js'
 
 type Message = {
   __vitest_worker_request__?: true
@@ -180,10 +184,9 @@ export class SandboxPoolWorker implements PoolWorker {
 
   #onEnd(filepath: string, result: SandboxResult | null, error?: Error): void {
     this.#hasEnded = true
-    const reason = result ? killReason(result, this.#fileOptions) : undefined
-    if (!this.#isFileFinished && reason) {
-      const message = `nsbox: ${this.#relativePath} was killed: ${reason}`
-      this.#failFile(filepath, { name: 'SandboxLimitError', message })
+    const killed = result && fileKilledMessage(this.#relativePath, result, this.#fileOptions)
+    if (!this.#isFileFinished && killed) {
+      this.#failFile(filepath, { name: 'SandboxLimitError', message: killed })
       return
     }
     if (!this.#isFileFinished && error) {

@@ -1,30 +1,22 @@
 import { type ChildProcess, fork, spawnSync } from 'node:child_process'
 import path from 'node:path'
+import type { HostSupport } from '@nsbox/core'
 import {
-  type HostSupport,
-  SetupFailedError,
-  UsernsBlockedError,
-  type UsernsBlocker,
-} from '@nsbox/core'
+  type HostProblem,
+  hostProblem,
+  unsupportedHostError,
+  warnUnsandboxed,
+} from '@nsbox/core/runner'
 import type { PoolOptions, PoolWorker, WorkerRequest } from 'vitest/node'
 
 /** Whether sandboxes can start here, found once per process, and if not why. */
 export interface HostCheck {
   canSandbox: boolean
   /** What stops them, with the fix, when they cannot start. */
-  problem?: { message: string; blockedBy: string | null; fix: string | null }
+  problem?: HostProblem
 }
 
-const USERNS_BLOCKERS: readonly string[] = [
-  'apparmor',
-  'unprivileged_userns_clone',
-  'max_user_namespaces',
-  'container',
-  'unknown',
-]
-
 let cached: HostCheck | undefined
-let hasWarned = false
 
 /**
  * Probes the host once, synchronously (a pool is configured synchronously), in a child
@@ -36,24 +28,10 @@ export function checkHostSupport(onUnsupported: 'error' | 'warn'): HostCheck {
   cached ??= probeOnce()
   const { problem } = cached
   if (cached.canSandbox || !problem) return cached
-  const cause = `${problem.message}${problem.fix && !problem.message.includes(problem.fix) ? ` To fix: ${problem.fix}.` : ''}`
   if (onUnsupported === 'error') {
-    const message = `nsbox: ${cause}\nRun \`npx nsbox doctor\` for details, or pass sandbox({ onUnsupported: 'warn' }) to run the test files unsandboxed.`
-    throw problem.blockedBy && USERNS_BLOCKERS.includes(problem.blockedBy)
-      ? new UsernsBlockedError(
-          problem.blockedBy as UsernsBlocker,
-          problem.fix ?? 'npx nsbox doctor',
-          message,
-        )
-      : new SetupFailedError('probe', message)
+    throw unsupportedHostError(problem, "pass sandbox({ onUnsupported: 'warn' })")
   }
-  if (!hasWarned) {
-    hasWarned = true
-    process.emitWarning(`nsbox: ${cause}; running the test files WITHOUT sandboxes.`, {
-      type: 'NsboxWarning',
-      code: 'NSBOX_UNSANDBOXED',
-    })
-  }
+  warnUnsandboxed(problem)
   return cached
 }
 
@@ -74,16 +52,8 @@ function probeOnce(): HostCheck {
       problem: { message: `could not probe this host: ${output}`, blockedBy: null, fix: null },
     }
   }
-  const userns = support.userNamespaces
-  if (support.canSandbox || userns.works) return { canSandbox: support.canSandbox }
-  return {
-    canSandbox: false,
-    problem: {
-      message: userns.message.replace(/^nsbox: /, ''),
-      blockedBy: userns.blockedBy,
-      fix: userns.fix,
-    },
-  }
+  const problem = hostProblem(support)
+  return problem ? { canSandbox: false, problem } : { canSandbox: true }
 }
 
 /**

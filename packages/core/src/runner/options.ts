@@ -1,14 +1,14 @@
-import {
-  type Duration,
-  type EnforceMode,
-  InvalidOptionError,
-  type NetworkMode,
-  type Size,
-  validateSandboxOptions,
-} from '@nsbox/core'
+import { InvalidOptionError } from '../errors.js'
+import type { Duration } from '../options/duration.js'
+import { validateSandboxOptions } from '../options/normalize.js'
+import type { Size } from '../options/size.js'
+import type { EnforceMode, NetworkMode } from '../options/types.js'
 
-/** Options of {@link sandbox}. */
-export interface SandboxPoolOptions {
+/**
+ * Options of a test runner integration (the Vitest pool, the Jest runner): the limits and
+ * isolation every test file's sandbox starts with.
+ */
+export interface TestSandboxOptions {
   /** Memory cap of each test file's sandbox; `false` for none. Default: `'2G'`. */
   memory?: Size | false
   /** Cap on processes and threads per test file. Default: none. */
@@ -30,15 +30,22 @@ export interface SandboxPoolOptions {
   onUnsupported?: 'error' | 'warn'
 }
 
-/** The default memory cap of a test file: generous for a Vitest worker, fatal for a leak. */
+/** The default memory cap of a test file: generous for a test worker, fatal for a leak. */
 export const DEFAULT_MEMORY = '2G'
 
-/** The options each file's sandbox starts with, before its docblock. */
-export type FileSandboxOptions = Omit<SandboxPoolOptions, 'memory' | 'onUnsupported'> & {
+/** The options one test file's sandbox starts with, before and after its docblock. */
+export type FileSandboxOptions = Omit<TestSandboxOptions, 'memory' | 'onUnsupported'> & {
   memory?: Size
 }
 
-const POOL_KEYS = [
+/** {@link TestSandboxOptions} after validation. */
+export interface ResolvedTestSandboxOptions {
+  /** What each file's sandbox starts with. */
+  sandbox: FileSandboxOptions
+  onUnsupported: 'error' | 'warn'
+}
+
+const OPTION_KEYS: readonly string[] = [
   'memory',
   'pids',
   'cpus',
@@ -48,23 +55,40 @@ const POOL_KEYS = [
   'enforce',
   'onUnsupported',
 ]
-const DOCBLOCK_KEYS = ['memory', 'pids', 'cpus', 'network', 'tmpSize', 'timeout']
+/** The keys a test file's `@nsbox` docblock may set. */
+export const DOCBLOCK_KEYS: readonly string[] = [
+  'memory',
+  'pids',
+  'cpus',
+  'network',
+  'tmpSize',
+  'timeout',
+]
 
-/** Validates {@link sandbox}'s options; throws `ERR_INVALID_OPTION`. */
-export function resolvePoolOptions(options: unknown): {
-  sandbox: FileSandboxOptions
-  onUnsupported: 'error' | 'warn'
-} {
-  if (options === undefined) options = {}
+/**
+ * Validates a test runner integration's options and applies the defaults; throws
+ * `ERR_INVALID_OPTION` naming the option.
+ *
+ * @param options - What the user passed, unchecked.
+ * @param owner - How the user passed them, for messages: `sandbox()`, `the Jest runner`.
+ */
+export function resolveTestSandboxOptions(
+  options: unknown,
+  owner: string,
+): ResolvedTestSandboxOptions {
+  if (options === undefined || options === null) options = {}
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidOptionError('options', 'nsbox: sandbox() expects an options object.')
+    throw new InvalidOptionError(
+      'options',
+      `nsbox: ${owner} expects an options object, got ${JSON.stringify(options)}.`,
+    )
   }
   const raw = options as Record<string, unknown>
   for (const key of Object.keys(raw)) {
-    if (!POOL_KEYS.includes(key)) {
+    if (!OPTION_KEYS.includes(key)) {
       throw new InvalidOptionError(
         key,
-        `nsbox: unknown sandbox() option \`${key}\`. Known options: ${POOL_KEYS.join(', ')}.`,
+        `nsbox: unknown option \`${key}\` for ${owner}. Known options: ${OPTION_KEYS.join(', ')}.`,
       )
     }
   }
@@ -81,7 +105,8 @@ export function resolvePoolOptions(options: unknown): {
 }
 
 /**
- * Applies a test file's `@nsbox` docblock pairs over the pool's options; throws
+ * Applies a test file's `@nsbox` docblock pairs (from {@link readDocblockOverrides}) over
+ * the options every file starts with; throws
  * `ERR_INVALID_OPTION` naming the file for an unknown key or a bad value.
  */
 export function applyDocblock(

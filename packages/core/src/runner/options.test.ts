@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { applyDocblock, resolvePoolOptions } from './options.js'
+import { applyDocblock, resolveTestSandboxOptions } from './options.js'
 
 const invalid = (option: string, message: RegExp) =>
   expect.objectContaining({
@@ -8,26 +8,28 @@ const invalid = (option: string, message: RegExp) =>
     message: expect.stringMatching(message),
   })
 
-describe('resolvePoolOptions', () => {
+describe('resolveTestSandboxOptions', () => {
   it('defaults to a 2G memory cap and failing on unsupported hosts', () => {
-    expect(resolvePoolOptions(undefined)).toEqual({
+    expect(resolveTestSandboxOptions(undefined, 'sandbox()')).toEqual({
       sandbox: { memory: '2G' },
       onUnsupported: 'error',
     })
-    expect(resolvePoolOptions({ memory: false, onUnsupported: 'warn' })).toEqual({
+    expect(
+      resolveTestSandboxOptions({ memory: false, onUnsupported: 'warn' }, 'sandbox()'),
+    ).toEqual({
       sandbox: {},
       onUnsupported: 'warn',
     })
   })
 
   it('rejects unknown options and bad values with the core messages', () => {
-    expect(() => resolvePoolOptions({ memroy: '1G' })).toThrowError(
-      invalid('memroy', /unknown sandbox\(\) option/),
+    expect(() => resolveTestSandboxOptions({ memroy: '1G' }, 'sandbox()')).toThrowError(
+      invalid('memroy', /unknown option `memroy` for sandbox\(\)/),
     )
-    expect(() => resolvePoolOptions({ memory: 'lots' })).toThrowError(
+    expect(() => resolveTestSandboxOptions({ memory: 'lots' }, 'sandbox()')).toThrowError(
       invalid('memory', /size such as/),
     )
-    expect(() => resolvePoolOptions({ onUnsupported: 'ignore' })).toThrowError(
+    expect(() => resolveTestSandboxOptions({ onUnsupported: 'ignore' }, 'sandbox()')).toThrowError(
       invalid('onUnsupported', /'error' or 'warn'/),
     )
   })
