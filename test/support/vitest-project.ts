@@ -1,23 +1,15 @@
-import {
-  chownSync,
-  cpSync,
-  mkdirSync,
-  readFileSync,
-  realpathSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs'
+import { cpSync, mkdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { execa } from 'execa'
-import { dir, setGracefulCleanup } from 'tmp-promise'
-import { isRoot, type TestUser, testUser } from './test-user.js'
+import {
+  fixtureEnv,
+  handToUser,
+  onBlockedHost,
+  repositoryRoot,
+  writeProjectFiles,
+} from './fixture-project.js'
+import { type TestUser, testUser } from './test-user.js'
 
-const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url))
-
-// Fixture projects are removed by the tests' own cleanup; this also covers a test run
-// that exits before reaching it.
-setGracefulCleanup()
 // The Vitest and Node.js the fixture projects run on: the workspace's own by default;
 // CI's second leg points these at Vitest 5 and Node.js 24 installed from npm.
 const vitestInstall = process.env.NSBOX_TEST_VITEST_DIR ?? repositoryRoot
@@ -26,7 +18,6 @@ const coveragePackage = realpathSync(path.join(vitestInstall, 'node_modules/@vit
 const nodeBinary = process.env.NSBOX_TEST_NODE ?? process.execPath
 const pluginPackage = path.join(repositoryRoot, 'packages/vitest-plugin')
 const corePackage = path.join(repositoryRoot, 'packages/core')
-const nsboxCli = path.join(corePackage, 'dist/cli/main.js')
 
 /** The Vitest version the fixture projects run on. */
 export const vitestVersion: string = JSON.parse(
@@ -73,9 +64,8 @@ export async function writeVitestProject(
   project: VitestProject,
   user: TestUser = testUser(),
 ): Promise<{ root: string; cleanup: () => Promise<void> }> {
-  const { path: root, cleanup } = await dir({ prefix: 'nsbox-vitest-', unsafeCleanup: true })
   const pool = project.pool === 'forks' ? "'forks'" : `sandbox(${JSON.stringify(project.pool)})`
-  const files: Record<string, string> = {
+  const { root, cleanup } = await writeProjectFiles('nsbox-vitest-', {
     'package.json': '{ "type": "module" }\n',
     'vitest.config.js': [
       "import { defineConfig } from 'vitest/config'",
@@ -85,11 +75,7 @@ export async function writeVitestProject(
       '',
     ].join('\n'),
     ...project.files,
-  }
-  for (const [name, content] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(root, name)), { recursive: true })
-    writeFileSync(path.join(root, name), content)
-  }
+  })
   // The plugin is copied, not linked, so that its `vitest` import resolves to the
   // project's Vitest, as it does when installed from npm.
   const pluginCopy = path.join(root, 'node_modules/@nsbox/vitest-plugin')
@@ -100,8 +86,7 @@ export async function writeVitestProject(
   symlinkSync(vitestPackage, path.join(root, 'node_modules/vitest'))
   mkdirSync(path.join(root, 'node_modules/@vitest'))
   symlinkSync(coveragePackage, path.join(root, 'node_modules/@vitest/coverage-v8'))
-  if (isRoot) await execa('chown', ['-R', `${user.uid}:${user.gid}`, root])
-  chownSync(root, user.uid, user.gid)
+  await handToUser(root, user)
   return { root, cleanup }
 }
 
@@ -111,20 +96,10 @@ export function startVitest(root: string, args: string[], user: TestUser = testU
     cwd: root,
     uid: user.uid,
     gid: user.gid,
-    env: testUserEnv(user),
+    env: fixtureEnv(user),
     extendEnv: false,
     reject: false,
   })
-}
-
-function testUserEnv(user: TestUser): Record<string, string> {
-  return {
-    HOME: user.home,
-    USER: user.name,
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    CI: '1',
-    NO_COLOR: '1',
-  }
 }
 
 /**
@@ -137,20 +112,7 @@ export async function runVitestProject(
   user: TestUser = testUser(),
 ): Promise<VitestRun & { cleanup: () => Promise<void> }> {
   const { root, cleanup } = await writeVitestProject(project, user)
-  const blocked = project.onBlockedHost
-    ? [
-        nsboxCli,
-        'run',
-        '--uid',
-        'root',
-        '--',
-        'sh',
-        '-c',
-        'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"',
-        'sh',
-        nodeBinary,
-      ]
-    : []
+  const blocked = project.onBlockedHost ? onBlockedHost(nodeBinary) : []
   const child = await execa(
     blocked.length > 0 ? process.execPath : nodeBinary,
     [
@@ -166,13 +128,7 @@ export async function runVitestProject(
       cwd: root,
       uid: user.uid,
       gid: user.gid,
-      env: {
-        HOME: user.home,
-        USER: user.name,
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        CI: '1',
-        NO_COLOR: '1',
-      },
+      env: fixtureEnv(user),
       extendEnv: false,
       reject: false,
     },
@@ -193,9 +149,4 @@ export async function runVitestProject(
   }
 }
 
-/** The JSON report's status of each test file, by path relative to the project. */
-export function statusByFile(run: VitestRun): Record<string, string> {
-  return Object.fromEntries(
-    run.report.testResults.map((result) => [path.relative(run.root, result.name), result.status]),
-  )
-}
+export { statusByFile } from './fixture-project.js'

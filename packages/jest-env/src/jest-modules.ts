@@ -1,0 +1,41 @@
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { SetupFailedError } from '@nsbox/core'
+import type { JestModules } from './protocol.js'
+
+const JEST_CORE_BUILD = /^(.*[\\/]@jest[\\/]core[\\/])build[\\/]/
+
+/**
+ * Finds the `jest-runner`, `jest-runtime` and `jest-haste-map` that the running Jest
+ * uses, so that a file's child runs it with the very same versions. They are resolved
+ * from the `@jest/core` this process has loaded (Jest is CommonJS, so it sits in
+ * `require.cache`), which is right under npm's and pnpm's layouts alike; failing that,
+ * from the project's root.
+ */
+export function locateJestModules(rootDir: string): JestModules {
+  const from = loadedJestCore() ?? path.join(rootDir, 'package.json')
+  const require = createRequire(from)
+  const resolve = (name: string): string => {
+    try {
+      return require.resolve(name)
+    } catch {
+      throw new SetupFailedError(
+        'jest',
+        `nsbox: cannot find \`${name}\` from ${from}. The Jest runner @nsbox/jest-env needs Jest 29.7 or 30 installed in the project (npm install --save-dev jest).`,
+      )
+    }
+  }
+  return {
+    runner: resolve('jest-runner'),
+    runtime: resolve('jest-runtime'),
+    hasteMap: resolve('jest-haste-map'),
+  }
+}
+
+function loadedJestCore(): string | undefined {
+  for (const file of Object.keys(createRequire(import.meta.url).cache)) {
+    const match = JEST_CORE_BUILD.exec(file)
+    if (match?.[1]) return path.join(match[1], 'package.json')
+  }
+  return undefined
+}

@@ -1,0 +1,58 @@
+import type { Config, TestRunnerContext } from 'jest-runner'
+
+/** Where the running Jest's own modules are, so that the child loads the same ones. */
+export interface JestModules {
+  /** `jest-runner`'s entry: its public runner class runs the file in band. */
+  runner: string
+  /** `jest-runtime`'s entry: builds the file's resolver. */
+  runtime: string
+  /** `jest-haste-map`'s entry: rebuilds the module map Jest sent. */
+  hasteMap: string
+}
+
+/** The one request the parent sends a file's child: run this file. */
+export interface RunFileRequest {
+  type: 'run'
+  path: string
+  config: Config.ProjectConfig
+  globalConfig: Config.GlobalConfig
+  context: SerializedRunnerContext
+  /** `test.context.moduleMap.toJSON()`. */
+  moduleMap: unknown
+  modules: JestModules
+  /** `JEST_WORKER_ID` of this file: its slot among the files running at once, from 1. */
+  workerId: number
+}
+
+/** {@link TestRunnerContext} with its sets as arrays, as Jest sends it to its workers. */
+export interface SerializedRunnerContext {
+  changedFiles?: string[]
+  sourcesRelatedToTestsInChangedFiles?: string[]
+}
+
+/** An error as Jest's reporters take it. */
+export interface SerializableError {
+  message: string
+  stack: string
+  type?: string
+  code?: unknown
+}
+
+/** What a file's child sends back. */
+export type ChildMessage =
+  /** A test-case event of Jest's (`test-case-start`, `test-case-result`), as emitted. */
+  | { type: 'event'; name: string; args: unknown }
+  /** The file's result: Jest's `TestResult`. */
+  | { type: 'result'; result: unknown }
+  /** The file could not run. */
+  | { type: 'failure'; error: SerializableError }
+
+/** Turns Jest's runner context into what crosses the IPC channel. */
+export function serializeContext(context: TestRunnerContext): SerializedRunnerContext {
+  return {
+    ...(context.changedFiles && { changedFiles: [...context.changedFiles] }),
+    ...(context.sourcesRelatedToTestsInChangedFiles && {
+      sourcesRelatedToTestsInChangedFiles: [...context.sourcesRelatedToTestsInChangedFiles],
+    }),
+  }
+}

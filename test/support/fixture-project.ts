@@ -1,0 +1,79 @@
+import { chownSync, mkdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { execa } from 'execa'
+import { dir, setGracefulCleanup } from 'tmp-promise'
+import { isRoot, type TestUser } from './test-user.js'
+
+/** The checkout the tests run from. */
+export const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url))
+
+const nsboxCli = path.join(repositoryRoot, 'packages/core/dist/cli/main.js')
+
+// Fixture projects are removed by the tests' own cleanup; this also covers a test run
+// that exits before reaching it.
+setGracefulCleanup()
+
+/**
+ * Makes a fresh project directory under /tmp with these files (paths relative to it),
+ * for the test user to run a test runner in. Hand it over with {@link handToUser} once
+ * its `node_modules` is in place.
+ */
+export async function writeProjectFiles(
+  prefix: string,
+  files: Record<string, string>,
+): Promise<{ root: string; cleanup: () => Promise<void> }> {
+  const { path: root, cleanup } = await dir({ prefix, unsafeCleanup: true })
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(root, name)), { recursive: true })
+    writeFileSync(path.join(root, name), content)
+  }
+  return { root, cleanup }
+}
+
+/** Gives a fixture project to the test user, who runs the test runner there. */
+export async function handToUser(root: string, user: TestUser): Promise<void> {
+  if (isRoot) await execa('chown', ['-R', `${user.uid}:${user.gid}`, root])
+  chownSync(root, user.uid, user.gid)
+}
+
+/** The whole environment a fixture run gets: the test user's, plain CI output. */
+export function fixtureEnv(user: TestUser): Record<string, string> {
+  return {
+    HOME: user.home,
+    USER: user.name,
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    CI: '1',
+    NO_COLOR: '1',
+  }
+}
+
+/**
+ * The command that runs `node …` where no sandbox can start: inside a sandbox of its own
+ * whose user namespace allows no further user namespaces (`user.max_user_namespaces=0`).
+ * Prefix it to the Node.js arguments and run it with this process's Node.js.
+ */
+export function onBlockedHost(nodeBinary: string): string[] {
+  return [
+    nsboxCli,
+    'run',
+    '--uid',
+    'root',
+    '--',
+    'sh',
+    '-c',
+    'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"',
+    'sh',
+    nodeBinary,
+  ]
+}
+
+/** The JSON report's status of each test file, by path relative to the project. */
+export function statusByFile(run: {
+  root: string
+  report: { testResults: Array<{ name: string; status: string }> }
+}): Record<string, string> {
+  return Object.fromEntries(
+    run.report.testResults.map((result) => [path.relative(run.root, result.name), result.status]),
+  )
+}
