@@ -1,7 +1,6 @@
 // Wall time of a suite of trivial Jest test files on the nsbox runner against Jest's own
 // default runner, in interleaved rounds (medians), plus the peak memory of each file's
 // sandbox. Run as the user whose sandboxes you want to measure (not root, for rootless).
-import { spawnSync } from 'node:child_process'
 import {
   cpSync,
   mkdirSync,
@@ -14,6 +13,7 @@ import {
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { interleave, printPeaks, printRatio, printRounds, timeNodeRun } from './support.mjs'
 
 const repositoryRoot = fileURLToPath(new URL('..', import.meta.url))
 const fileCount = Number(process.env.BENCH_FILES ?? 24)
@@ -54,6 +54,10 @@ for (let i = 1; i <= fileCount; i++) {
 const base = { testEnvironment: 'node', cacheDirectory: '<rootDir>/.jest-cache' }
 const configs = {
   'nsbox runner': { ...base, runner: ['@nsbox/jest-env', runnerOptions] },
+  "nsbox runner, isolate: 'worker'": {
+    ...base,
+    runner: ['@nsbox/jest-env', { ...runnerOptions, isolate: 'worker' }],
+  },
   'jest default': base,
 }
 for (const [name, config] of Object.entries(configs)) {
@@ -65,54 +69,24 @@ function configFile(name) {
 }
 
 const jest = path.join(root, 'node_modules/jest/bin/jest.js')
-const runOnce = (name) => {
-  const started = performance.now()
-  const child = spawnSync(
-    process.execPath,
+const runOnce = (name) =>
+  timeNodeRun(
+    name,
     [jest, '--ci', '--config', configFile(name), `--maxWorkers=${maxWorkers}`],
-    { cwd: root, env: { ...process.env, NSBOX_DEBUG: '1', NO_COLOR: '1' }, encoding: 'utf8' },
+    root,
   )
-  const ms = performance.now() - started
-  if (child.status !== 0) {
-    console.error(`${name} failed:\n${child.stdout}\n${child.stderr}`)
-    rmSync(root, { recursive: true, force: true })
-    process.exit(1)
-  }
-  return { ms, output: child.stderr }
-}
 
-const samples = Object.fromEntries(Object.keys(configs).map((name) => [name, []]))
-const peaks = []
 console.log(
   `${fileCount} trivial files, --maxWorkers=${maxWorkers}, ${rounds} interleaved rounds, Node ${process.version}`,
 )
-// One unmeasured run each, so that both find Jest's cache filled.
+// One unmeasured run each, so that all find Jest's cache filled.
 for (const name of Object.keys(configs)) runOnce(name)
-for (let round = 1; round <= rounds; round++) {
-  for (const name of Object.keys(configs)) {
-    const result = runOnce(name)
-    samples[name].push(result.ms)
-    if (name.startsWith('nsbox'))
-      peaks.push(...[...result.output.matchAll(/memoryPeak (\d+) bytes/g)].map((m) => Number(m[1])))
-  }
-  process.stdout.write(`round ${round}/${rounds} done\r`)
-}
+const { samples, peaks } = interleave(Object.keys(configs), rounds, runOnce, 'nsbox runner')
 rmSync(root, { recursive: true, force: true })
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
-console.log('\n\n| runner | median wall ms | rounds (ms) |\n|---|---|---|')
-for (const [name, values] of Object.entries(samples)) {
-  console.log(
-    `| ${name} | ${median(values).toFixed(0)} | ${values.map((v) => v.toFixed(0)).join(' ')} |`,
-  )
+printRounds('runner', samples)
+console.log('')
+for (const name of Object.keys(configs).filter((name) => name.startsWith('nsbox'))) {
+  printRatio(name, samples, 'jest default', 1.15)
 }
-const ratio = median(samples['nsbox runner']) / median(samples['jest default'])
-console.log(
-  `\nnsbox / default = ${ratio.toFixed(2)} (target ≤ 1.15): ${ratio <= 1.15 ? 'PASS' : 'FAIL'}`,
-)
-if (peaks.length > 0) {
-  const mib = (bytes) => (bytes / 1024 ** 2).toFixed(1)
-  console.log(
-    `peak memory per sandboxed file: median ${mib(median(peaks))} MiB, max ${mib(Math.max(...peaks))} MiB (${peaks.length} files)`,
-  )
-}
+printPeaks('sandboxed file', peaks)

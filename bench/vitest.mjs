@@ -1,11 +1,11 @@
 // Wall time of a suite of trivial Vitest test files on the nsbox pool against Vitest's own
 // forks pool, in interleaved rounds (medians), plus the peak memory of each sandboxed
 // worker. Run as the user whose sandboxes you want to measure (not root, for rootless).
-import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { interleave, printPeaks, printRatio, printRounds, timeNodeRun } from './support.mjs'
 
 const repositoryRoot = fileURLToPath(new URL('..', import.meta.url))
 const fileCount = Number(process.env.BENCH_FILES ?? 24)
@@ -37,64 +37,28 @@ const configs = {
   'vitest forks': "export default { test: { pool: 'forks' } }\n",
 }
 for (const [name, config] of Object.entries(configs)) {
-  writeFileSync(path.join(root, `${name.replace(/\W+/g, '-')}.config.js`), config)
+  writeFileSync(path.join(root, configFile(name)), config)
+}
+
+function configFile(name) {
+  return `${name.replace(/\W+/g, '-')}.config.js`
 }
 
 const vitest = path.join(repositoryRoot, 'node_modules/vitest/vitest.mjs')
-const runOnce = (name) => {
-  const started = performance.now()
-  const child = spawnSync(
-    process.execPath,
-    [
-      vitest,
-      'run',
-      '--config',
-      `${name.replace(/\W+/g, '-')}.config.js`,
-      `--maxWorkers=${maxWorkers}`,
-    ],
-    { cwd: root, env: { ...process.env, NSBOX_DEBUG: '1', NO_COLOR: '1' }, encoding: 'utf8' },
+const runOnce = (name) =>
+  timeNodeRun(
+    name,
+    [vitest, 'run', '--config', configFile(name), `--maxWorkers=${maxWorkers}`],
+    root,
   )
-  const ms = performance.now() - started
-  if (child.status !== 0) {
-    console.error(`${name} failed:\n${child.stdout}\n${child.stderr}`)
-    rmSync(root, { recursive: true, force: true })
-    process.exit(1)
-  }
-  return { ms, output: child.stderr }
-}
 
-const samples = Object.fromEntries(Object.keys(configs).map((name) => [name, []]))
-const peaks = []
 console.log(
   `${fileCount} trivial files, --maxWorkers=${maxWorkers}, ${rounds} interleaved rounds, Node ${process.version}`,
 )
-for (let round = 1; round <= rounds; round++) {
-  for (const name of Object.keys(configs)) {
-    const result = runOnce(name)
-    samples[name].push(result.ms)
-    if (name.startsWith('nsbox'))
-      peaks.push(
-        ...[...`${result.output}`.matchAll(/memoryPeak (\d+) bytes/g)].map((m) => Number(m[1])),
-      )
-  }
-  process.stdout.write(`round ${round}/${rounds} done\r`)
-}
+const { samples, peaks } = interleave(Object.keys(configs), rounds, runOnce, 'nsbox sandbox()')
 rmSync(root, { recursive: true, force: true })
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
-console.log('\n\n| pool | median wall ms | rounds (ms) |\n|---|---|---|')
-for (const [name, values] of Object.entries(samples)) {
-  console.log(
-    `| ${name} | ${median(values).toFixed(0)} | ${values.map((v) => v.toFixed(0)).join(' ')} |`,
-  )
-}
-const ratio = median(samples['nsbox sandbox()']) / median(samples['vitest forks'])
-console.log(
-  `\nsandbox() / forks = ${ratio.toFixed(2)} (target ≤ 1.10): ${ratio <= 1.1 ? 'PASS' : 'FAIL'}`,
-)
-if (peaks.length > 0) {
-  const mib = (bytes) => (bytes / 1024 ** 2).toFixed(1)
-  console.log(
-    `peak memory per sandboxed worker: median ${mib(median(peaks))} MiB, max ${mib(Math.max(...peaks))} MiB (${peaks.length} workers)`,
-  )
-}
+printRounds('pool', samples)
+console.log('')
+printRatio('nsbox sandbox()', samples, 'vitest forks', 1.1)
+printPeaks('sandboxed worker', peaks)

@@ -1,8 +1,9 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { dir } from 'tmp-promise'
-import { afterAll, expect, it } from 'vitest'
-import { handToUser, statusByFile } from '../support/fixture-project.js'
+import { expect, it } from 'vitest'
+import { cleanUpAfterAll, handToUser, statusByFile } from '../support/fixture-project.js'
+import { captureOutput, fixtureSources, until } from '../support/fixture-sources.js'
 import {
   jestTakesRunnerOptions,
   jestVersion,
@@ -14,60 +15,18 @@ import { uniqueMarker, waitUntilGone } from '../support/processes.js'
 import { testUser } from '../support/test-user.js'
 import { describeWithSandboxes } from '../support/unprivileged.js'
 
-const cleanups: Array<() => Promise<void>> = []
-afterAll(async () => {
-  await Promise.all(cleanups.map((cleanup) => cleanup()))
-})
+const cleanups = cleanUpAfterAll()
+const run = cleanups.tracked(runJestProject)
 
-async function run(...parameters: Parameters<typeof runJestProject>) {
-  const result = await runJestProject(...parameters)
-  cleanups.push(result.cleanup)
-  return result
-}
-
-async function until(condition: () => boolean, withinMs: number): Promise<void> {
-  const deadline = Date.now() + withinMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not seen within ${withinMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
-// Four files that all listen on one port and write one /tmp path, at the same time.
-function collidingFiles(sharedPath: string): Record<string, string> {
-  const file = (id: number) => `
-const net = require('node:net')
-const fs = require('node:fs')
-test('owns port 34568 and ${sharedPath}', async () => {
-  const server = net.createServer()
-  await new Promise((resolve, reject) => { server.once('error', reject); server.listen(34568, '127.0.0.1', resolve) })
-  fs.writeFileSync('${sharedPath}', 'file ${id}')
-  await new Promise((resolve) => setTimeout(resolve, 1500))
-  expect(fs.readFileSync('${sharedPath}', 'utf8')).toBe('file ${id}')
-  server.close()
-})
-`
-  return Object.fromEntries([1, 2, 3, 4].map((id) => [`tests/collide-${id}.test.js`, file(id)]))
-}
-
-const ALLOCATE_FOREVER = `
-test('allocates until stopped', () => { const chunks = []; for (;;) chunks.push(Buffer.alloc(1 << 20, 1)) })
-`
-const ALLOCATE_400_MB = `
-test('holds 400 MB', () => {
-  const chunks = []
-  for (let i = 0; i < 400; i++) chunks.push(Buffer.alloc(1 << 20, 1))
-  expect(chunks.length).toBe(400)
-})
-`
-const PASSING = `
-test('passes', () => { expect(1 + 1).toBe(2) })
-`
+const sources = fixtureSources('jest')
+const ALLOCATE_FOREVER = sources.allocateForever
+const ALLOCATE_400_MB = sources.allocate400MB
+const PASSING = sources.passing
 
 await describeWithSandboxes(`the runner on Jest ${jestVersion}`, () => {
   it('runs files that share a port and a /tmp path side by side; the default runner cannot', async () => {
     const sharedPath = `/tmp/${uniqueMarker('shared')}.txt`
-    const files = collidingFiles(sharedPath)
+    const files = sources.collidingFiles(sharedPath, 34568)
     try {
       const sandboxed = await run({ files, runner: {} }, ['--maxWorkers=4'])
       expect(sandboxed.report.success, sandboxed.stdout + sandboxed.stderr).toBe(true)
@@ -93,6 +52,7 @@ const fs = require('node:fs')
 test('reports its worker id', async () => {
   await new Promise((resolve) => setTimeout(resolve, 1000))
   fs.writeFileSync(__dirname + '/worker-${id}.txt', process.env.JEST_WORKER_ID)
+  fs.writeFileSync(__dirname + '/pidns-${id}.txt', fs.readlinkSync('/proc/self/ns/pid'))
   expect(process.pid).toBeLessThan(10)
 })
 `
@@ -103,16 +63,68 @@ test('reports its worker id', async () => {
       readFileSync(path.join(result.root, `tests/worker-${id}.txt`), 'utf8'),
     )
     expect(ids.sort()).toEqual(['1', '2', '3'])
+    const namespaces = [1, 2, 3].map((id) =>
+      readFileSync(path.join(result.root, `tests/pidns-${id}.txt`), 'utf8'),
+    )
+    expect(new Set(namespaces).size).toBe(3) // a fresh sandbox for every file
+  })
+
+  it("isolate: 'worker' runs files one after another in a sandbox, cleaned between them", async () => {
+    const marker = uniqueMarker('jest-worker')
+    const file = (id: number) => `
+const fs = require('node:fs')
+const { spawn } = require('node:child_process')
+test('finds what earlier files left gone', () => {
+  const running = fs.readdirSync('/proc').filter((entry) => /^\\d+$/.test(entry))
+    .map((pid) => { try { return fs.readFileSync('/proc/' + pid + '/cmdline', 'utf8') } catch { return '' } })
+  expect(running.filter((command) => command.includes('${marker}'))).toEqual([])
+  expect(fs.readdirSync('/tmp').filter((entry) => entry.startsWith('left-'))).toEqual([])
+  fs.writeFileSync('/tmp/left-${id}', 'x')
+  spawn('sh', ['-c', 'sleep 300; true', '${marker}'], { detached: true, stdio: 'ignore' }).unref()
+  fs.writeFileSync(__dirname + '/pidns-${id}.txt', fs.readlinkSync('/proc/self/ns/pid'))
+})
+`
+    const ids = [1, 2, 3, 4, 5, 6]
+    const files = Object.fromEntries(ids.map((id) => [`tests/f${id}.test.js`, file(id)]))
+    const result = await run({ files, runner: { isolate: 'worker' } }, ['--maxWorkers=2'])
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0)
+    const namespaces = ids.map((id) =>
+      readFileSync(path.join(result.root, `tests/pidns-${id}.txt`), 'utf8'),
+    )
+    expect(new Set(namespaces).size).toBeLessThanOrEqual(2) // one sandbox per worker
+    expect(await waitUntilGone(marker, 2000)).toEqual([])
+  })
+
+  it("isolate: 'worker' fails a file over a limit as that file and goes on in a new sandbox", async () => {
+    const sleeper =
+      "test('sleeps', () => new Promise((resolve) => setTimeout(resolve, 30_000)), 60_000)\n"
+    const result = await run(
+      {
+        files: {
+          'tests/a-big.test.js': ALLOCATE_FOREVER,
+          'tests/b-slow.test.js': sleeper,
+          'tests/c-fine.test.js': PASSING,
+          'tests/d-fine.test.js': PASSING,
+        },
+        runner: { isolate: 'worker', memory: '256M', timeout: '3s' },
+      },
+      ['--maxWorkers=1'],
+    )
+    expect(statusByFile(result)).toEqual({
+      'tests/a-big.test.js': 'failed',
+      'tests/b-slow.test.js': 'failed',
+      'tests/c-fine.test.js': 'passed',
+      'tests/d-fine.test.js': 'passed',
+    })
+    expect(result.stderr).toMatch(
+      /nsbox: tests\/a-big\.test\.js was killed: memory limit 256 MiB exceeded \(peak \d+\.\d MiB\)/,
+    )
+    expect(result.stderr).toContain('nsbox: tests/b-slow.test.js was killed: timeout 3 s exceeded')
   })
 
   it('leaves nothing running that a file started and left behind', async () => {
     const marker = uniqueMarker('jest-grandchild')
-    const leaky = `
-const { spawn } = require('node:child_process')
-test('starts a detached grandchild', () => {
-  spawn('sh', ['-c', 'sleep 300; true', '${marker}'], { detached: true, stdio: 'ignore' }).unref()
-})
-`
+    const leaky = sources.leaky(marker)
     const result = await run({ files: { 'tests/leaky.test.js': leaky }, runner: {} })
     expect(result.exitCode, result.stdout + result.stderr).toBe(0)
     expect(await waitUntilGone(marker, 2000)).toEqual([])
@@ -237,7 +249,7 @@ test('sleeps', () => new Promise((resolve) => setTimeout(resolve, 30_000)), 60_0
 
   it('writes snapshots into the project with -u, and shares the transform cache in /tmp', async () => {
     const { path: cacheDirectory } = await dir({ prefix: 'nsbox-jest-cache-' })
-    cleanups.push(async () => rmSync(cacheDirectory, { recursive: true, force: true }))
+    cleanups.add(async () => rmSync(cacheDirectory, { recursive: true, force: true }))
     await handToUser(cacheDirectory, testUser())
     const snapshot = "test('snapshot', () => { expect({ answer: 42 }).toMatchSnapshot() })\n"
     const result = await run(
@@ -386,23 +398,17 @@ test('waits', async () => {
       files: { 'tests/w.test.js': watched('first') },
       runner: {},
     })
-    cleanups.push(cleanup)
+    cleanups.add(cleanup)
     const jest = startJest(root, ['--watchAll'], { user: testUser() })
-    let output = ''
-    jest.stdout?.on('data', (chunk) => {
-      output += chunk
-    })
-    jest.stderr?.on('data', (chunk) => {
-      output += chunk
-    })
+    const output = captureOutput(jest)
     try {
-      await until(() => output.includes('run of first'), 30_000)
+      await until(() => output().includes('run of first'), 30_000)
       writeFileSync(path.join(root, 'tests/w.test.js'), watched('second'))
-      await until(() => output.includes('run of second'), 30_000)
+      await until(() => output().includes('run of second'), 30_000)
     } finally {
       jest.kill('SIGTERM')
       await jest
     }
-    expect(output).toContain('run of second')
+    expect(output()).toContain('run of second')
   })
 })

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { execa } from 'execa'
 import { dir, setGracefulCleanup } from 'tmp-promise'
+import { afterAll } from 'vitest'
 import { isRoot, type TestUser } from './test-user.js'
 
 /** The checkout the tests run from. */
@@ -76,4 +77,30 @@ export function statusByFile(run: {
   return Object.fromEntries(
     run.report.testResults.map((result) => [path.relative(run.root, result.name), result.status]),
   )
+}
+
+/**
+ * Removes, after the test file's tests, every fixture handed to the function this returns;
+ * also wraps a project runner so that its projects are removed.
+ */
+export function cleanUpAfterAll(): {
+  add: (cleanup: () => Promise<void>) => void
+  tracked: <Args extends unknown[], Run extends { cleanup: () => Promise<void> }>(
+    runProject: (...args: Args) => Promise<Run>,
+  ) => (...args: Args) => Promise<Run>
+} {
+  const cleanups: Array<() => Promise<void>> = []
+  afterAll(async () => {
+    await Promise.all(cleanups.map((cleanup) => cleanup()))
+  })
+  return {
+    add: (cleanup) => cleanups.push(cleanup),
+    tracked:
+      (runProject) =>
+      async (...args) => {
+        const result = await runProject(...args)
+        cleanups.push(result.cleanup)
+        return result
+      },
+  }
 }

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { afterAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
+import { cleanUpAfterAll } from '../support/fixture-project.js'
+import { captureOutput, fixtureSources, until } from '../support/fixture-sources.js'
 import { uniqueMarker, waitUntilGone } from '../support/processes.js'
 import { describeWithSandboxes } from '../support/unprivileged.js'
 import {
@@ -11,64 +13,18 @@ import {
   writeVitestProject,
 } from '../support/vitest-project.js'
 
-const cleanups: Array<() => Promise<void>> = []
-afterAll(async () => {
-  await Promise.all(cleanups.map((cleanup) => cleanup()))
-})
+const cleanups = cleanUpAfterAll()
+const run = cleanups.tracked(runVitestProject)
 
-async function until(condition: () => boolean, withinMs: number): Promise<void> {
-  const deadline = Date.now() + withinMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not seen within ${withinMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
-async function run(...parameters: Parameters<typeof runVitestProject>) {
-  const result = await runVitestProject(...parameters)
-  cleanups.push(result.cleanup)
-  return result
-}
-
-// Four files that all listen on one port and write one /tmp path, at the same time.
-function collidingFiles(sharedPath: string): Record<string, string> {
-  const file = (id: number) => `
-import net from 'node:net'
-import fs from 'node:fs'
-import { expect, test } from 'vitest'
-test('owns port 34567 and ${sharedPath}', async () => {
-  const server = net.createServer()
-  await new Promise((resolve, reject) => { server.once('error', reject); server.listen(34567, '127.0.0.1', resolve) })
-  fs.writeFileSync('${sharedPath}', 'file ${id}')
-  await new Promise((resolve) => setTimeout(resolve, 1500))
-  expect(fs.readFileSync('${sharedPath}', 'utf8')).toBe('file ${id}')
-  server.close()
-})
-`
-  return Object.fromEntries([1, 2, 3, 4].map((id) => [`tests/collide-${id}.test.js`, file(id)]))
-}
-
-const ALLOCATE_FOREVER = `
-import { test } from 'vitest'
-test('allocates until stopped', () => { const chunks = []; for (;;) chunks.push(Buffer.alloc(1 << 20, 1)) })
-`
-const ALLOCATE_400_MB = `
-import { expect, test } from 'vitest'
-test('holds 400 MB', () => {
-  const chunks = []
-  for (let i = 0; i < 400; i++) chunks.push(Buffer.alloc(1 << 20, 1))
-  expect(chunks.length).toBe(400)
-})
-`
-const PASSING = `
-import { expect, test } from 'vitest'
-test('passes', () => { expect(1 + 1).toBe(2) })
-`
+const sources = fixtureSources('vitest')
+const ALLOCATE_FOREVER = sources.allocateForever
+const ALLOCATE_400_MB = sources.allocate400MB
+const PASSING = sources.passing
 
 await describeWithSandboxes(`the pool on Vitest ${vitestVersion}`, () => {
   it('runs files that share a port and a /tmp path side by side; the forks pool cannot', async () => {
     const sharedPath = `/tmp/${uniqueMarker('shared')}.txt`
-    const files = collidingFiles(sharedPath)
+    const files = sources.collidingFiles(sharedPath, 34567)
     const test = { maxWorkers: 4, fileParallelism: true }
     try {
       const sandboxed = await run({ files, pool: {}, test })
@@ -91,13 +47,7 @@ await describeWithSandboxes(`the pool on Vitest ${vitestVersion}`, () => {
 
   it('leaves nothing running that a file started and left behind', async () => {
     const marker = uniqueMarker('vitest-grandchild')
-    const leaky = `
-import { spawn } from 'node:child_process'
-import { test } from 'vitest'
-test('starts a detached grandchild', () => {
-  spawn('sh', ['-c', 'sleep 300; true', '${marker}'], { detached: true, stdio: 'ignore' }).unref()
-})
-`
+    const leaky = sources.leaky(marker)
     const result = await run({ files: { 'tests/leaky.test.js': leaky }, pool: {} })
     expect(result.exitCode, result.stdout).toBe(0)
     expect(await waitUntilGone(marker, 2000)).toEqual([])
@@ -262,24 +212,18 @@ test('left out by the filter', () => { expect(1).toBe(2) })
       files: { 'tests/w.test.js': watched('first') },
       pool: {},
     })
-    cleanups.push(cleanup)
+    cleanups.add(cleanup)
     const vitest = startVitest(root, ['--watch'])
-    let output = ''
-    vitest.stdout?.on('data', (chunk) => {
-      output += chunk
-    })
-    vitest.stderr?.on('data', (chunk) => {
-      output += chunk
-    })
+    const output = captureOutput(vitest)
     try {
-      await until(() => output.includes('run of first'), 30_000)
+      await until(() => output().includes('run of first'), 30_000)
       writeFileSync(path.join(root, 'tests/w.test.js'), watched('second'))
-      await until(() => output.includes('run of second'), 30_000)
+      await until(() => output().includes('run of second'), 30_000)
     } finally {
       vitest.kill('SIGTERM')
       await vitest
     }
-    expect(output).toContain('run of second')
+    expect(output()).toContain('run of second')
   })
 
   it('writes a v8 coverage report into the project', async () => {

@@ -1,11 +1,14 @@
 /**
- * The process a test file runs in: started by the runner inside the file's sandbox (or
- * plainly, with `onUnsupported: 'warn'`), it runs the one file it is sent with Jest's own
- * public runner, in band, and sends back the test-case events and the file's result.
+ * The process test files run in: started by the runner inside a sandbox (or plainly, with
+ * `onUnsupported: 'warn'`), it runs each file it is sent with Jest's own public runner, in
+ * band, and sends back the test-case events and the file's result. It ends when the
+ * runner says so, or when its IPC channel closes.
  */
+import { lstatSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import type { Test, TestEvents, TestWatcher } from 'jest-runner'
-import type { ChildMessage, RunFileRequest, SerializableError } from './protocol.js'
+import path from 'node:path'
+import type { Config, Test, TestEvents, TestWatcher } from 'jest-runner'
+import type { ChildMessage, EndRequest, RunFileRequest, SerializableError } from './protocol.js'
 
 type TestRunnerClass = typeof import('jest-runner')['default']
 interface RuntimeClass {
@@ -18,29 +21,39 @@ interface HasteMapClass {
 // The events Jest's test framework streams while a file runs; the file's start and end
 // are the parent's to report.
 const STREAMED_EVENTS = ['test-case-start', 'test-case-result'] as const
+// What a sandbox gives each file fresh, emptied again between files in one sandbox.
+const PRIVATE_DIRECTORIES = ['/tmp', '/dev/shm']
 
 const require = createRequire(import.meta.url)
+// One resolver per project: a worker's files all come from one run, with one module map.
+const resolvers = new Map<string, unknown>()
+let queue = Promise.resolve()
 
 process.on('uncaughtException', (error) => {
   console.error(error.stack ?? error)
   process.exit(1)
 })
-
-process.once('message', (request: RunFileRequest) => {
-  runFile(request).then(finish, (error: unknown) =>
-    finish({ type: 'failure', error: toSerializableError(error) }),
-  )
+process.on('disconnect', () => process.exit(0))
+process.on('message', (request: RunFileRequest | EndRequest) => {
+  if (request.type === 'end') {
+    queue = queue.then(() => process.exit(0))
+    return
+  }
+  queue = queue.then(async () => {
+    const outcome = await runFile(request).catch(
+      (error: unknown): ChildMessage => ({ type: 'failure', error: toSerializableError(error) }),
+    )
+    if (request.scrubIn) scrub(request.scrubIn)
+    send(outcome)
+  })
 })
 
 async function runFile(request: RunFileRequest): Promise<ChildMessage> {
   const Runner = defaultExport<TestRunnerClass>(require(request.modules.runner))
-  const Runtime = defaultExport<RuntimeClass>(require(request.modules.runtime))
-  const HasteMap = defaultExport<HasteMapClass>(require(request.modules.hasteMap))
   const { config, context } = request
-  const moduleMap = HasteMap.getStatic(config).getModuleMapFromJSON(request.moduleMap)
   const test = {
     path: request.path,
-    context: { config, resolver: Runtime.createResolver(config, moduleMap) },
+    context: { config, resolver: resolverFor(request) },
   } as unknown as Test
   const runner = new Runner(request.globalConfig, {
     ...(context.changedFiles && { changedFiles: new Set(context.changedFiles) }),
@@ -68,21 +81,48 @@ async function runFile(request: RunFileRequest): Promise<ChildMessage> {
   const watcher = { isInterrupted: () => false } as unknown as TestWatcher
   await runner.runTests([test], watcher, { serial: true })
   return (
-    outcome ?? {
-      type: 'failure',
-      error: { message: 'nsbox: Jest reported no result.', stack: '' },
-    }
+    outcome ?? { type: 'failure', error: { message: 'nsbox: Jest reported no result.', stack: '' } }
   )
+}
+
+function resolverFor(request: RunFileRequest): unknown {
+  const config: Config.ProjectConfig = request.config
+  let resolver = resolvers.get(config.id)
+  if (!resolver) {
+    const Runtime = defaultExport<RuntimeClass>(require(request.modules.runtime))
+    const HasteMap = defaultExport<HasteMapClass>(require(request.modules.hasteMap))
+    const moduleMap = HasteMap.getStatic(config).getModuleMapFromJSON(request.moduleMap)
+    resolver = Runtime.createResolver(config, moduleMap)
+    resolvers.set(config.id, resolver)
+  }
+  return resolver
+}
+
+/**
+ * Leaves the sandbox as the next file should find it: every other process in it ended
+ * (`kill(-1)` spares only this process and the sandbox's init) and its private
+ * directories emptied, except what was bound in from the host, which lies on another
+ * device. Only ever inside a PID namespace of its own: on the host, `kill(-1)` would end
+ * every process of the user.
+ */
+function scrub(runnerPidNamespace: string): void {
+  if (readlinkSync('/proc/self/ns/pid') === runnerPidNamespace) return
+  try {
+    process.kill(-1, 'SIGKILL')
+  } catch {
+    // ESRCH: nothing else was running
+  }
+  for (const directory of PRIVATE_DIRECTORIES) {
+    const device = statSync(directory).dev
+    for (const entry of readdirSync(directory)) {
+      const entryPath = path.join(directory, entry)
+      if (lstatSync(entryPath).dev === device) rmSync(entryPath, { recursive: true, force: true })
+    }
+  }
 }
 
 function send(message: ChildMessage): void {
   process.send?.(message)
-}
-
-// The result is the last word: end once it is sent, as Jest's own worker would be ended;
-// whatever the file left running dies with the sandbox.
-function finish(message: ChildMessage): void {
-  process.send?.(message, () => process.exit(0))
 }
 
 function defaultExport<T>(module: { default?: T } | T): T {

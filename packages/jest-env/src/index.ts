@@ -11,9 +11,8 @@
  * @module @nsbox/jest-env
  */
 
-import { resolveTestSandboxOptions } from '@nsbox/core/runner'
 import type { Config, TestRunnerContext } from 'jest-runner'
-import { NsboxRunner, type NsboxRunnerOptions } from './runner.js'
+import { NsboxRunner, type NsboxRunnerOptions, resolveRunnerOptions } from './runner.js'
 
 export { DEFAULT_MEMORY } from '@nsbox/core/runner'
 export { NsboxRunner, type NsboxRunnerOptions } from './runner.js'
@@ -35,7 +34,7 @@ export { NsboxRunner, type NsboxRunnerOptions } from './runner.js'
  * ```
  */
 export function createRunner(options: NsboxRunnerOptions): typeof NsboxRunner {
-  resolveTestSandboxOptions(options, 'createRunner()')
+  resolveRunnerOptions(options, 'createRunner()')
   return class extends NsboxRunner {
     constructor(
       globalConfig: Config.GlobalConfig,

@@ -22,6 +22,16 @@ export interface RunFileRequest {
   modules: JestModules
   /** `JEST_WORKER_ID` of this file: its slot among the files running at once, from 1. */
   workerId: number
+  /**
+   * After the file, end what it left running and empty `/tmp`, but only inside a PID
+   * namespace other than this one (the runner's, by `/proc/self/ns/pid`); `null`: never.
+   */
+  scrubIn: string | null
+}
+
+/** Tells a child to exit once it has finished its current file. */
+export interface EndRequest {
+  type: 'end'
 }
 
 /** {@link TestRunnerContext} with its sets as arrays, as Jest sends it to its workers. */

@@ -1,9 +1,14 @@
-import { probe } from '@nsbox/core'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { InvalidOptionError, probe } from '@nsbox/core'
 import {
+  applyDocblock,
   type FileSandboxOptions,
+  fileTimeoutMs,
   type HostProblem,
   hostProblem,
   type ResolvedTestSandboxOptions,
+  readDocblockOverrides,
   resolveTestSandboxOptions,
   type TestSandboxOptions,
   unsupportedHostError,
@@ -20,20 +25,49 @@ import type {
 } from 'jest-runner'
 import pLimit from 'p-limit'
 import { RunnerEvents } from './events.js'
-import { type FileRun, runFile } from './file-run.js'
 import { locateJestModules } from './jest-modules.js'
 import { type JestModules, serializeContext } from './protocol.js'
+import { type FileOutcome, failure, TestProcess } from './test-process.js'
 
 /**
  * Options of the Jest runner: the limits and isolation every test file's sandbox starts
- * with, and what to do on a host that cannot start sandboxes. The same options, with the
- * same defaults, as the Vitest plugin's.
+ * with, and what to do on a host that cannot start sandboxes (the same options, with the
+ * same defaults, as the Vitest plugin's), and how long a sandbox lives.
  */
-export interface NsboxRunnerOptions extends TestSandboxOptions {}
+export interface NsboxRunnerOptions extends TestSandboxOptions {
+  /**
+   * `'file'` (default): every test file gets a fresh sandbox. `'worker'`: like Jest's own
+   * workers, a sandbox runs one file after another (up to `--maxWorkers` at once); between
+   * two files it ends what the first left running and empties `/tmp`, but the memory cap
+   * and whatever the worker process itself still holds (a server a test left listening)
+   * carry over. Files with an `@nsbox` docblock still get a sandbox of their own. Much
+   * faster for many small files, as it saves Jest's start-up in every file.
+   */
+  isolate?: 'file' | 'worker'
+}
 
 const OWNER = 'the Jest runner @nsbox/jest-env'
 const HOW_TO_WARN =
   "give the runner the option onUnsupported: 'warn' (runner: ['@nsbox/jest-env', { onUnsupported: 'warn' }])"
+
+/**
+ * Validates the runner's options; throws `ERR_INVALID_OPTION` naming the option.
+ *
+ * @param owner - How the user passed them, for messages.
+ */
+export function resolveRunnerOptions(
+  options: unknown,
+  owner: string,
+): ResolvedTestSandboxOptions & { isolate: 'file' | 'worker' } {
+  const { isolate = 'file', ...sandboxOptions } = (options ?? {}) as NsboxRunnerOptions
+  if (isolate !== 'file' && isolate !== 'worker') {
+    throw new InvalidOptionError(
+      'isolate',
+      `nsbox: expected the \`isolate\` option of ${owner} to be 'file' or 'worker', got ${JSON.stringify(isolate)}.`,
+    )
+  }
+  return { ...resolveTestSandboxOptions(sandboxOptions, owner), isolate }
+}
 
 let hostCheck: Promise<HostProblem | null> | undefined
 
@@ -48,11 +82,12 @@ let hostCheck: Promise<HostProblem | null> | undefined
 export class NsboxRunner {
   /** Jest subscribes to the runner's events rather than passing callbacks. */
   readonly supportsEventEmitters = true
-  /** Files run in parallel, up to `--maxWorkers` at a time, unless Jest runs in band. */
+  /** Files run up to `--maxWorkers` at a time. */
   readonly isSerial = false
   readonly #globalConfig: Config.GlobalConfig
   readonly #context: TestRunnerContext
   readonly #options: ResolvedTestSandboxOptions
+  readonly #isolate: 'file' | 'worker'
   readonly #events = new RunnerEvents()
   readonly #modules = new Map<string, JestModules>()
 
@@ -71,7 +106,9 @@ export class NsboxRunner {
   ) {
     this.#globalConfig = globalConfig
     this.#context = context
-    this.#options = resolveTestSandboxOptions(runnerOptions, OWNER)
+    const resolved = resolveRunnerOptions(runnerOptions, OWNER)
+    this.#isolate = resolved.isolate
+    this.#options = resolved
   }
 
   /** Subscribes to one of the events Jest's reporters are fed from. */
@@ -82,60 +119,102 @@ export class NsboxRunner {
     return this.#events.on(name, listener)
   }
 
-  /** Runs the test files, each in its own sandbox, and reports them through the events. */
+  /** Runs the test files, each in a sandbox, and reports them through the events. */
   async runTests(tests: Test[], watcher: TestWatcher, _options: TestRunnerOptions): Promise<void> {
-    const sandbox = await this.#sandboxOptions()
+    const base = await this.#sandboxOptions()
     // Jest asks for a serial run also when it guesses that starting workers would cost more
-    // than the tests; here every file gets its own process anyway, so only --maxWorkers
-    // (which --runInBand sets to 1) limits how many run at once.
+    // than the tests; here every file runs in a process of its own anyway, so only
+    // --maxWorkers (which --runInBand sets to 1) limits how many run at once.
     const concurrency = Math.max(1, this.#globalConfig.maxWorkers)
     const limit = pLimit(concurrency)
-    const freeWorkerIds = Array.from({ length: concurrency }, (_, index) => index + 1)
-    const running = new Set<FileRun>()
+    const idleWorkers = Array.from({ length: concurrency }, (_, index) => ({
+      id: index + 1,
+      process: null as TestProcess | null,
+    }))
+    const running = new Set<TestProcess>()
     const context = serializeContext(this.#context)
     const stopWatching = watcher.on('change', (state) => {
-      if (state.interrupted) for (const run of running) run.abort()
+      if (state.interrupted) for (const process of running) process.kill()
     })
     const runOne = async (test: Test): Promise<void> => {
       if (watcher.isInterrupted()) return
-      const workerId = freeWorkerIds.shift() ?? 1
+      const worker = idleWorkers.shift() ?? { id: 1, process: null }
       try {
         await this.#events.emit('test-file-start', [test])
+        const relativePath = path.relative(test.context.config.rootDir, test.path)
         // Test-case events reach Jest in order, and before the file's own result.
         let reported = Promise.resolve()
-        const run = runFile({
-          test,
-          globalConfig: this.#globalConfig,
-          context,
-          modules: this.#jestModules(test.context.config.rootDir),
-          workerId,
-          sandbox,
-          onEvent: (name, args) => {
-            reported = reported.then(() =>
-              this.#events.emit(name as keyof TestEvents, args as TestEvents[keyof TestEvents]),
-            )
-          },
-        })
-        running.add(run)
-        const outcome = await run.outcome
-        running.delete(run)
+        let outcome: FileOutcome
+        let process: TestProcess | null = null
+        try {
+          const plan = this.#planFile(test, relativePath, base)
+          process =
+            plan.reuse && worker.process && !worker.process.hasEnded
+              ? worker.process
+              : new TestProcess({
+                  workerId: worker.id,
+                  sandbox: plan.sandbox,
+                  keptPaths: [test.context.config.cacheDirectory],
+                  scrub: plan.reuse && plan.sandbox !== null,
+                })
+          if (plan.reuse) worker.process = process
+          running.add(process)
+          outcome = await process.run({
+            message: {
+              path: test.path,
+              config: test.context.config,
+              globalConfig: this.#globalConfig,
+              context,
+              moduleMap: test.context.moduleMap.toJSON(),
+              modules: this.#jestModules(test.context.config.rootDir),
+            },
+            relativePath,
+            timeoutMs: plan.timeoutMs,
+            onEvent: (name, args) => {
+              reported = reported.then(() =>
+                this.#events.emit(name as keyof TestEvents, args as TestEvents[keyof TestEvents]),
+              )
+            },
+          })
+          if (!plan.reuse) await process.close()
+        } catch (error) {
+          outcome = failure(error)
+        } finally {
+          if (process) running.delete(process)
+        }
         await reported
         if (outcome.ok) {
-          await this.#events.emit('test-file-success', [
-            test,
-            outcome.result as TestEvents['test-file-success'][1],
-          ])
+          const result = outcome.result as TestEvents['test-file-success'][1]
+          await this.#events.emit('test-file-success', [test, result])
         } else {
           await this.#events.emit('test-file-failure', [test, outcome.error])
         }
       } finally {
-        freeWorkerIds.push(workerId)
+        idleWorkers.push(worker)
       }
     }
     try {
       await Promise.all(tests.map((test) => limit(() => runOne(test))))
     } finally {
       stopWatching()
+      await Promise.all(idleWorkers.map((worker) => worker.process?.close()))
+    }
+  }
+
+  // How one file runs: in which sandbox, whether in its worker's, and for how long.
+  #planFile(
+    test: Test,
+    relativePath: string,
+    base: FileSandboxOptions | null,
+  ): { sandbox: FileSandboxOptions | null; reuse: boolean; timeoutMs: number | null } {
+    const overrides = base ? readDocblockOverrides(readFileSync(test.path, 'utf8')) : []
+    const options = base ? applyDocblock(base, overrides, relativePath) : this.#options.sandbox
+    // The timeout is the file's, not its sandbox's: the runner keeps it.
+    const { timeout: _timeout, ...sandbox } = options
+    return {
+      sandbox: base ? sandbox : null,
+      reuse: this.#isolate === 'worker' && overrides.length === 0,
+      timeoutMs: fileTimeoutMs(options),
     }
   }
 

@@ -21,6 +21,7 @@ export {
   DEFAULT_MEMORY,
   DOCBLOCK_KEYS,
   type FileSandboxOptions,
+  fileTimeoutMs,
   type ResolvedTestSandboxOptions,
   resolveTestSandboxOptions,
   type TestSandboxOptions,

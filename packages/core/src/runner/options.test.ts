@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { applyDocblock, resolveTestSandboxOptions } from './options.js'
+import { applyDocblock, fileTimeoutMs, resolveTestSandboxOptions } from './options.js'
 
 const invalid = (option: string, message: RegExp) =>
   expect.objectContaining({
@@ -64,5 +64,13 @@ describe('applyDocblock', () => {
     expect(() => applyDocblock(base, [['timeout', '10']], 'tests/a.test.ts')).toThrowError(
       invalid('timeout', /^nsbox: tests\/a\.test\.ts: bad @nsbox docblock: .*`timeout`/),
     )
+  })
+})
+
+describe('fileTimeoutMs', () => {
+  it('reads the timeout in milliseconds, or null without one', () => {
+    expect(fileTimeoutMs({ timeout: '2m' })).toBe(120_000)
+    expect(fileTimeoutMs({ timeout: 500 })).toBe(500)
+    expect(fileTimeoutMs({ memory: '1G' })).toBeNull()
   })
 })

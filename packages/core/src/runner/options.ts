@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js'
-import type { Duration } from '../options/duration.js'
+import { type Duration, parseDuration } from '../options/duration.js'
 import { validateSandboxOptions } from '../options/normalize.js'
 import type { Size } from '../options/size.js'
 import type { EnforceMode, NetworkMode } from '../options/types.js'
@@ -45,16 +45,6 @@ export interface ResolvedTestSandboxOptions {
   onUnsupported: 'error' | 'warn'
 }
 
-const OPTION_KEYS: readonly string[] = [
-  'memory',
-  'pids',
-  'cpus',
-  'network',
-  'tmpSize',
-  'timeout',
-  'enforce',
-  'onUnsupported',
-]
 /** The keys a test file's `@nsbox` docblock may set. */
 export const DOCBLOCK_KEYS: readonly string[] = [
   'memory',
@@ -64,6 +54,7 @@ export const DOCBLOCK_KEYS: readonly string[] = [
   'tmpSize',
   'timeout',
 ]
+const OPTION_KEYS: readonly string[] = [...DOCBLOCK_KEYS, 'enforce', 'onUnsupported']
 
 /**
  * Validates a test runner integration's options and applies the defaults; throws
@@ -141,4 +132,12 @@ export function applyDocblock(
 function toNumber(value: string): number | string {
   const number = Number(value)
   return value.trim() === '' || Number.isNaN(number) ? value : number
+}
+
+/**
+ * A test file's wall-clock limit in milliseconds, from its options; `null` for none. For
+ * runners that enforce it themselves, such as on a worker that outlives the file.
+ */
+export function fileTimeoutMs(options: FileSandboxOptions): number | null {
+  return options.timeout === undefined ? null : parseDuration('timeout', options.timeout)
 }
