@@ -1,44 +1,40 @@
-// Per-sandbox cost of sequential `run('true')`, against bubblewrap with comparable
-// isolation, raw `unshare` with the same namespaces, and a plain spawn. Interleaved
-// rounds, medians; the headline is the ratio to bubblewrap, not the milliseconds.
+// Per-sandbox cost of sequential `run('true')`, with and without a memory cap, against
+// bubblewrap with comparable isolation, raw `unshare` with the same namespaces and a
+// plain spawn; and how many sandboxes a second start when several start at once.
 import { spawn } from 'node:child_process'
 import { run } from '@nsbox/core'
 
-const rounds = Number(process.env.BENCH_ROUNDS ?? 7)
-const perRound = Number(process.env.BENCH_RUNS ?? 100)
-const spawnAndWait = (file, args) =>
-  new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: 'ignore', env: {} })
-    child.on('error', reject)
-    child.on('exit', resolve)
-  })
+/** The launchers compared, by name. */
+export const LAUNCHERS = {
+  nsbox: 'nsbox run()',
+  nsboxMemory: 'nsbox run() with memory cap',
+  bubblewrap: 'bubblewrap',
+  unshare: 'raw unshare',
+  spawn: 'plain spawn',
+}
 
-const candidates = {
-  'nsbox run()': () =>
-    run('true', [], { extendEnv: false, env: { PATH: '/usr/bin:/bin' }, cwd: '/' }),
-  'nsbox run() with memory cap': () =>
-    run('true', [], {
-      extendEnv: false,
-      env: { PATH: '/usr/bin:/bin' },
-      cwd: '/',
-      memory: '256M',
-    }),
-  bubblewrap: () =>
-    spawnAndWait('bwrap', [
-      '--unshare-all',
-      '--die-with-parent',
-      '--ro-bind',
-      '/',
-      '/',
-      '--dev',
-      '/dev',
-      '--proc',
-      '/proc',
-      '--tmpfs',
-      '/tmp',
-      'true',
-    ]),
-  'raw unshare': () =>
+/** What bubblewrap runs with: isolation comparable to nsbox's default. */
+export const BWRAP_ARGS = [
+  '--unshare-all',
+  '--die-with-parent',
+  '--ro-bind',
+  '/',
+  '/',
+  '--dev',
+  '/dev',
+  '--proc',
+  '/proc',
+  '--tmpfs',
+  '/tmp',
+]
+
+const quiet = { extendEnv: false, env: { PATH: '/usr/bin:/bin' }, cwd: '/' }
+
+const launchers = {
+  [LAUNCHERS.nsbox]: () => run('true', [], quiet),
+  [LAUNCHERS.nsboxMemory]: () => run('true', [], { ...quiet, memory: '256M' }),
+  [LAUNCHERS.bubblewrap]: () => spawnAndWait('bwrap', [...BWRAP_ARGS, 'true']),
+  [LAUNCHERS.unshare]: () =>
     spawnAndWait('unshare', [
       '--user',
       '--map-root-user',
@@ -51,51 +47,72 @@ const candidates = {
       '--net',
       'true',
     ]),
-  'plain spawn': () => spawnAndWait('true', []),
+  [LAUNCHERS.spawn]: () => spawnAndWait('true', []),
 }
 
-const hasBwrap = await spawnAndWait('bwrap', ['--version']).then(
-  (code) => code === 0,
-  () => false,
-)
-if (!hasBwrap) {
-  delete candidates.bubblewrap
-  console.log('bubblewrap is not installed (apt-get install bubblewrap): comparing without it.\n')
-}
-
-const samples = Object.fromEntries(Object.keys(candidates).map((name) => [name, []]))
-console.log(
-  `uid ${process.getuid()}, Node ${process.version}, ${rounds} rounds × ${perRound} sequential runs each\n`,
-)
-for (let round = 1; round <= rounds; round++) {
-  for (const [name, once] of Object.entries(candidates)) {
-    for (let i = 0; i < 5; i++) await once() // warm up
-    const started = performance.now()
-    for (let i = 0; i < perRound; i++) await once()
-    samples[name].push((performance.now() - started) / perRound)
-  }
-  process.stdout.write(`round ${round}/${rounds} done\r`)
-}
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]
-}
-console.log('\n\n| launcher | median ms per run | rounds (ms) |\n|---|---|---|')
-for (const [name, values] of Object.entries(samples)) {
-  console.log(
-    `| ${name} | ${median(values).toFixed(2)} | ${values.map((value) => value.toFixed(2)).join(' ')} |`,
+/** Whether bubblewrap is installed (`apt-get install bubblewrap`). */
+export async function hasBubblewrap() {
+  return spawnAndWait('bwrap', ['--version']).then(
+    (code) => code === 0,
+    () => false,
   )
 }
-if (hasBwrap) {
-  const targets = [
-    ['nsbox run()', 1.0],
-    ['nsbox run() with memory cap', 1.25],
-  ]
-  for (const [name, target] of targets) {
-    const ratio = median(samples[name]) / median(samples.bubblewrap)
-    console.log(
-      `\n${name} / bubblewrap = ${ratio.toFixed(2)} (target ≤ ${target.toFixed(2)}): ${ratio <= target ? 'PASS' : 'FAIL'}`,
-    )
+
+/**
+ * Milliseconds per sequential launch of each launcher: `rounds` interleaved rounds of
+ * `perRound` launches (after 5 to warm up).
+ */
+export async function measureStartup({ rounds, perRound, progress }) {
+  const names = Object.keys(launchers).filter((name) => name !== LAUNCHERS.bubblewrap || hasBwrap)
+  const samples = Object.fromEntries(names.map((name) => [name, []]))
+  for (let round = 1; round <= rounds; round++) {
+    for (const name of names) {
+      const once = launchers[name]
+      for (let i = 0; i < 5; i++) await once()
+      const started = performance.now()
+      for (let i = 0; i < perRound; i++) await once()
+      samples[name].push((performance.now() - started) / perRound)
+    }
+    progress(`round ${round}/${rounds}`)
   }
+  return { samples }
+}
+
+/**
+ * Sandboxes started per second when `level` start at once, for nsbox and bubblewrap:
+ * `total` launches in all, `level` at a time, in interleaved rounds.
+ */
+export async function measureConcurrency({ levels, total, rounds, progress }) {
+  const names = [LAUNCHERS.nsbox, ...(hasBwrap ? [LAUNCHERS.bubblewrap] : [])]
+  const perSecond = {}
+  for (const name of names) perSecond[name] = Object.fromEntries(levels.map((level) => [level, []]))
+  for (let round = 1; round <= rounds; round++) {
+    for (const level of levels) {
+      for (const name of names) {
+        const started = performance.now()
+        let next = 0
+        const worker = async () => {
+          while (next < total) {
+            next++
+            await launchers[name]()
+          }
+        }
+        await Promise.all(Array.from({ length: level }, worker))
+        perSecond[name][level].push(total / ((performance.now() - started) / 1000))
+      }
+    }
+    progress(`round ${round}/${rounds}`)
+  }
+  return { perSecond }
+}
+
+/** Whether bubblewrap is installed here. */
+export const hasBwrap = await hasBubblewrap()
+
+function spawnAndWait(file, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: 'ignore', env: {} })
+    child.on('error', reject)
+    child.on('exit', resolve)
+  })
 }

@@ -63,7 +63,7 @@ export function timeNodeRun(name, args, root) {
  * Runs every contender once per round, in turn, so that the machine's drift hits them
  * alike; returns each one's wall times and the sandbox peaks of the one named `peaksOf`.
  */
-export function interleave(names, rounds, runOnce, peaksOf) {
+export function interleave(names, rounds, runOnce, peaksOf, progress = () => {}) {
   const samples = Object.fromEntries(names.map((name) => [name, []]))
   const peaks = []
   for (let round = 1; round <= rounds; round++) {
@@ -72,7 +72,7 @@ export function interleave(names, rounds, runOnce, peaksOf) {
       samples[name].push(result.ms)
       if (name === peaksOf) peaks.push(...peaksIn(result.output))
     }
-    process.stdout.write(`round ${round}/${rounds} done\r`)
+    progress(`round ${round}/${rounds}`)
   }
   return { samples, peaks }
 }

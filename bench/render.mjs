@@ -1,0 +1,230 @@
+// Turns the benchmark data (docs/benchmarks.json) into docs/benchmarks.md and its chart.
+import { LAUNCHERS } from './startup.mjs'
+import { JEST, VITEST } from './suites.mjs'
+import { median } from './support.mjs'
+
+const fixed = (value, digits = 2) => (value === undefined ? 'n/a' : value.toFixed(digits))
+
+/** The document, the targets with their measured ratios, and a summary for the terminal. */
+export function renderMarkdown({ machine, sections }) {
+  const targets = []
+  const target = (name, ratio, limit) => {
+    if (ratio === undefined || Number.isNaN(ratio)) return
+    targets.push({ name, ratio, limit, pass: ratio <= limit })
+  }
+  const parts = [INTRO, machineTable(machine)]
+
+  const startup = sections.startup
+  if (startup) {
+    const ms = (name) => startup.samples[name] && median(startup.samples[name])
+    const bwrap = ms(LAUNCHERS.bubblewrap)
+    target('per sandbox: nsbox / bubblewrap', ms(LAUNCHERS.nsbox) / bwrap, 1.0)
+    target('per sandbox, memory cap: nsbox / bubblewrap', ms(LAUNCHERS.nsboxMemory) / bwrap, 1.25)
+    parts.push(
+      '## Per-sandbox cost\n',
+      "Sequential launches of `true` from one Node.js process; milliseconds per launch, median of the rounds. nsbox: `run('true')`, with and without `memory: '256M'`. bubblewrap: `bwrap --unshare-all --die-with-parent --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp true`. Raw `unshare`: the same namespaces as nsbox with no setup at all (no private `/tmp`, no loopback, no uid drop), the floor any namespace launcher starts from.\n",
+      table(
+        ['launcher', 'ms per launch', 'vs bubblewrap'],
+        Object.keys(startup.samples).map((name) => [
+          name,
+          fixed(ms(name)),
+          bwrap ? `${fixed(ms(name) / bwrap)} ×` : 'n/a',
+        ]),
+      ),
+    )
+  }
+
+  const concurrency = sections.concurrency
+  if (concurrency) {
+    const rate = (name, level) =>
+      concurrency.perSecond[name]?.[level] && median(concurrency.perSecond[name][level])
+    const levels = Object.keys(concurrency.perSecond[LAUNCHERS.nsbox])
+    parts.push(
+      '## Sandboxes started per second, several at once\n',
+      'The same launches of `true`, `N` at a time, until all are done; sandboxes per second, median of the rounds. Higher is better; the last column is nsbox’s rate over bubblewrap’s.\n',
+      table(
+        ['at once', 'nsbox', 'bubblewrap', 'nsbox / bubblewrap'],
+        levels.map((level) => {
+          const nsbox = rate(LAUNCHERS.nsbox, level)
+          const bwrap = rate(LAUNCHERS.bubblewrap, level)
+          return [
+            level,
+            fixed(nsbox, 0),
+            fixed(bwrap, 0),
+            bwrap ? `${fixed(nsbox / bwrap)} ×` : 'n/a',
+          ]
+        }),
+      ),
+    )
+  }
+
+  const memory = sections.memory
+  if (memory) {
+    const kib = (name) => memory.overhead[name] && median(memory.overhead[name])
+    parts.push(
+      '## Memory overhead per sandbox\n',
+      "Resident memory of the launcher's own processes while a sandbox runs `sleep`, the command itself left out: for nsbox, `unshare` and its init; for bubblewrap, its two processes. Median of the rounds.\n",
+      table(
+        ['launcher', 'resident memory'],
+        Object.keys(memory.overhead).map((name) => [name, `${fixed(kib(name) / 1024, 1)} MiB`]),
+      ),
+    )
+  }
+
+  const suites = [
+    ['vitest', 'Vitest', [VITEST.nsbox], VITEST.baseline, 1.1],
+    ['jest', 'Jest', [JEST.nsbox, JEST.nsboxWorker], JEST.baseline, 1.15],
+  ]
+  for (const [key, runner, contenders, baseline, limit] of suites) {
+    const bySize = sections[key]
+    if (!bySize) continue
+    const sizes = Object.keys(bySize)
+      .map(Number)
+      .filter((size) => Number.isFinite(size))
+      .sort((a, b) => a - b)
+    const wall = (size, name) => bySize[size].samples[name] && median(bySize[size].samples[name])
+    const rows = []
+    for (const size of sizes) {
+      for (const name of [...contenders, baseline]) {
+        const ratio = wall(size, name) / wall(size, baseline)
+        rows.push([
+          size,
+          name,
+          fixed(wall(size, name), 0),
+          name === baseline ? '1.00 ×' : `${fixed(ratio)} ×`,
+        ])
+        if (name !== baseline)
+          target(`${runner}, ${size} files: ${name} / ${baseline}`, ratio, limit)
+      }
+    }
+    const [small, large] = [sizes[0], sizes.at(-1)]
+    if (small !== undefined && large !== undefined && large !== small) {
+      for (const name of contenders) {
+        target(
+          `${runner}: cost per file, ${large} against ${small} files (${name})`,
+          wall(large, name) / large / (wall(small, name) / small),
+          1.1,
+        )
+      }
+    }
+    const peaks = sizes.flatMap((size) => bySize[size].peaks)
+    parts.push(
+      `## ${runner}: suites of trivial test files\n`,
+      `Wall time of \`${runner === 'Vitest' ? 'vitest run' : 'jest --ci'}\` with \`--maxWorkers=${machine.maxWorkers}\` on suites of trivial test files, median of interleaved rounds${runner === 'Jest' ? ' after one unmeasured run of each (so that all find Jest’s cache filled)' : ''}.\n`,
+      table(['files', 'runner', 'median wall ms', `vs ${baseline}`], rows),
+      peaks.length > 0
+        ? `Peak memory charged to each sandbox’s cgroup: median ${fixed(median(peaks) / 1024 ** 2, 1)} MiB, max ${fixed(Math.max(...peaks) / 1024 ** 2, 1)} MiB (${peaks.length} sandboxes).\n`
+        : '',
+    )
+  }
+
+  parts.push(
+    '## Targets\n',
+    '![Each ratio against its target](benchmarks.svg)\n',
+    table(
+      ['measure', 'ratio', 'target', ''],
+      targets.map(({ name, ratio, limit, pass }) => [
+        name,
+        fixed(ratio),
+        `≤ ${fixed(limit)}`,
+        pass ? 'pass' : '**miss**',
+      ]),
+    ),
+    ANALYSIS,
+  )
+  const summary = targets
+    .map(
+      ({ name, ratio, limit, pass }) =>
+        `${pass ? 'PASS' : 'FAIL'}  ${name} = ${fixed(ratio)} (target ≤ ${fixed(limit)})`,
+    )
+    .join('\n')
+  return { document: parts.filter(Boolean).join('\n'), targets, summary }
+}
+
+/** A horizontal bar per target: the measured ratio, with the target marked. */
+export function renderChart(targets) {
+  const width = 880
+  const labelWidth = 500
+  const barArea = width - labelWidth - 70
+  const rowHeight = 28
+  const height = 50 + targets.length * rowHeight
+  const scaleMax =
+    Math.max(1.5, ...targets.map((t) => Math.min(t.ratio, 5)), ...targets.map((t) => t.limit)) *
+    1.05
+  const x = (ratio) => labelWidth + (Math.min(ratio, scaleMax) / scaleMax) * barArea
+  const escapeXml = (text) =>
+    text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+  const rows = targets.map(({ name, ratio, limit, pass }, index) => {
+    const y = 40 + index * rowHeight
+    return [
+      `<text x="${labelWidth - 8}" y="${y + 14}" text-anchor="end">${escapeXml(name)}</text>`,
+      `<rect x="${labelWidth}" y="${y + 3}" width="${(x(ratio) - labelWidth).toFixed(1)}" height="16" fill="${pass ? '#3a7d44' : '#c0392b'}"/>`,
+      `<line x1="${x(limit).toFixed(1)}" x2="${x(limit).toFixed(1)}" y1="${y}" y2="${y + 22}" stroke="#222" stroke-width="2"/>`,
+      `<text x="${(x(ratio) + 6).toFixed(1)}" y="${y + 15}">${ratio.toFixed(2)}</text>`,
+    ].join('\n')
+  })
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">
+<title>nsbox benchmarks: each measured ratio against its target</title>
+<rect width="100%" height="100%" fill="#fff"/>
+<text x="10" y="20" font-size="14" font-weight="bold">nsbox: measured ratio (bar) against its target (line); green meets it</text>
+${rows.join('\n')}
+<line x1="${x(1).toFixed(1)}" x2="${x(1).toFixed(1)}" y1="32" y2="${height - 6}" stroke="#999" stroke-dasharray="3,3"/>
+</svg>
+`
+}
+
+function machineTable(machine) {
+  return `## Machine
+
+${table(
+  ['', ''],
+  [
+    ['date', machine.date],
+    ['system', `${machine.os}, kernel ${machine.kernel}`],
+    ['CPU, memory', `${machine.cpus}, ${machine.memory}`],
+    ['Node.js', machine.node],
+    ['util-linux `unshare`, bubblewrap', `${machine.unshare}, ${machine.bubblewrap}`],
+    ['Vitest, Jest', `${machine.vitest}, ${machine.jest}`],
+    ['cgroups', `${machine.cgroups}; memory caps enforced by ${machine.limitsBy}`],
+    ['run as', machine.user],
+  ],
+)}`
+}
+
+function table(header, rows) {
+  const line = (cells) => `| ${cells.join(' | ')} |`
+  return `${[line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')}\n`
+}
+
+const INTRO = `# Benchmarks
+
+This page is written by \`pnpm bench\` from the figures it measured (kept in
+[benchmarks.json](benchmarks.json)); run it again to measure your own machine. Every
+contender runs in interleaved rounds, so that a machine's drift hits all alike, and tables
+show medians. Machines are noisy: the ratios, not the milliseconds, are the headline.
+Tests never time anything; only this command does.
+
+Run it as the user whose sandboxes you care about: as root, nsbox skips the rootless
+paths. For example \`sudo setpriv --reuid $USER --regid $USER --init-groups pnpm bench\`
+from a root shell, or \`pnpm bench\` as yourself. \`BENCH_ONLY=startup,concurrency,memory,vitest,jest\`
+measures some sections again and keeps the others' last figures.
+`
+
+const ANALYSIS = `## Where the time goes
+
+- **Per sandbox.** Raw \`unshare\` with the same namespaces is the floor. On top of it,
+  nsbox starts a small Perl init that builds the sandbox (private \`/tmp\`, loopback,
+  hostname, the uid drop, the cgroup) and stays as PID 1 to reap and report. Measured with
+  \`strace -f -T\`, the system calls of that setup take tens of microseconds each; most of
+  the difference to bubblewrap is starting Perl and parsing the init.
+- **With a memory cap.** Creating, filling in and removing the sandbox's cgroup costs a
+  fraction of a millisecond; the rest is the kernel's accounting of a fresh memory cgroup
+  while the sandbox runs.
+- **Vitest.** Vitest's \`forks\` pool also starts a fresh process per file, so the pool
+  adds little more than the sandbox itself per file.
+- **Jest.** A fresh sandbox per file (\`isolate: 'file'\`, the default) means a fresh
+  Node.js process per file, which loads Jest's runner, test framework, environment and
+  babel before the first test: about 0.2 s of CPU per file that Jest's default runner
+  pays once per worker. \`isolate: 'worker'\` keeps a sandbox per worker, cleaned between
+  files, and runs within the target; see [the Jest guide](jest.md).
+`
