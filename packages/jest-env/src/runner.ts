@@ -26,7 +26,7 @@ import type {
 import pLimit from 'p-limit'
 import { RunnerEvents } from './events.js'
 import { locateJestModules } from './jest-modules.js'
-import { type JestModules, serializeContext } from './protocol.js'
+import { type JestModules, type SerializedRunnerContext, serializeContext } from './protocol.js'
 import { type FileOutcome, failure, TestProcess } from './test-process.js'
 
 /**
@@ -134,54 +134,21 @@ export class NsboxRunner {
     const running = new Set<TestProcess>()
     const context = serializeContext(this.#context)
     const stopWatching = watcher.on('change', (state) => {
-      if (state.interrupted) for (const process of running) process.kill()
+      if (state.interrupted) for (const testProcess of running) testProcess.kill()
     })
     const runOne = async (test: Test): Promise<void> => {
       if (watcher.isInterrupted()) return
       const worker = idleWorkers.shift() ?? { id: 1, process: null }
       try {
         await this.#events.emit('test-file-start', [test])
-        const relativePath = path.relative(test.context.config.rootDir, test.path)
         // Test-case events reach Jest in order, and before the file's own result.
         let reported = Promise.resolve()
-        let outcome: FileOutcome
-        let process: TestProcess | null = null
-        try {
-          const plan = this.#planFile(test, relativePath, base)
-          process =
-            plan.reuse && worker.process && !worker.process.hasEnded
-              ? worker.process
-              : new TestProcess({
-                  workerId: worker.id,
-                  sandbox: plan.sandbox,
-                  keptPaths: [test.context.config.cacheDirectory],
-                  scrub: plan.reuse && plan.sandbox !== null,
-                })
-          if (plan.reuse) worker.process = process
-          running.add(process)
-          outcome = await process.run({
-            message: {
-              path: test.path,
-              config: test.context.config,
-              globalConfig: this.#globalConfig,
-              context,
-              moduleMap: test.context.moduleMap.toJSON(),
-              modules: this.#jestModules(test.context.config.rootDir),
-            },
-            relativePath,
-            timeoutMs: plan.timeoutMs,
-            onEvent: (name, args) => {
-              reported = reported.then(() =>
-                this.#events.emit(name as keyof TestEvents, args as TestEvents[keyof TestEvents]),
-              )
-            },
-          })
-          if (!plan.reuse) await process.close()
-        } catch (error) {
-          outcome = failure(error)
-        } finally {
-          if (process) running.delete(process)
+        const onEvent = (name: string, args: unknown) => {
+          reported = reported.then(() =>
+            this.#events.emit(name as keyof TestEvents, args as TestEvents[keyof TestEvents]),
+          )
         }
+        const outcome = await this.#runFile(test, worker, base, context, running, onEvent)
         await reported
         if (outcome.ok) {
           const result = outcome.result as TestEvents['test-file-success'][1]
@@ -198,6 +165,52 @@ export class NsboxRunner {
     } finally {
       stopWatching()
       await Promise.all(idleWorkers.map((worker) => worker.process?.close()))
+    }
+  }
+
+  // Runs one file in its worker's sandbox (isolate: 'worker') or a fresh one.
+  async #runFile(
+    test: Test,
+    worker: { id: number; process: TestProcess | null },
+    base: FileSandboxOptions | null,
+    context: SerializedRunnerContext,
+    running: Set<TestProcess>,
+    onEvent: (name: string, args: unknown) => void,
+  ): Promise<FileOutcome> {
+    const relativePath = path.relative(test.context.config.rootDir, test.path)
+    let testProcess: TestProcess | null = null
+    try {
+      const plan = this.#planFile(test, relativePath, base)
+      testProcess =
+        plan.reuse && worker.process && !worker.process.hasEnded
+          ? worker.process
+          : new TestProcess({
+              workerId: worker.id,
+              sandbox: plan.sandbox,
+              keptPaths: [test.context.config.cacheDirectory],
+              scrub: plan.reuse && plan.sandbox !== null,
+            })
+      if (plan.reuse) worker.process = testProcess
+      running.add(testProcess)
+      const outcome = await testProcess.run({
+        message: {
+          path: test.path,
+          config: test.context.config,
+          globalConfig: this.#globalConfig,
+          context,
+          moduleMap: test.context.moduleMap.toJSON(),
+          modules: this.#jestModules(test.context.config.rootDir),
+        },
+        relativePath,
+        timeoutMs: plan.timeoutMs,
+        onEvent,
+      })
+      if (!plan.reuse) await testProcess.close()
+      return outcome
+    } catch (error) {
+      return failure(error)
+    } finally {
+      if (testProcess) running.delete(testProcess)
     }
   }
 
