@@ -14,30 +14,39 @@ export type RunReport =
 function asTestUser(
   request: object,
   user: TestUser = testUser(),
+  hostEnv: Record<string, string> = {},
 ): ResultPromise<{ uid: number; gid: number; env: Record<string, string>; reject: false }> {
   return execa(process.execPath, [childScript, JSON.stringify(request)], {
     uid: user.uid,
     gid: user.gid,
-    env: { HOME: user.home, USER: user.name, LOGNAME: user.name },
+    env: { ...hostEnv, HOME: user.home, USER: user.name, LOGNAME: user.name },
     reject: false,
   })
 }
 
-async function reportOf<T>(request: object, user?: TestUser): Promise<T> {
-  const child = await asTestUser(request, user)
+async function reportOf<T>(
+  request: object,
+  user?: TestUser,
+  hostEnv?: Record<string, string>,
+): Promise<T> {
+  const child = await asTestUser(request, user, hostEnv)
   if (child.exitCode !== 0)
     throw new Error(`the sandbox helper failed (${child.exitCode}): ${child.stderr}`)
   return JSON.parse(child.stdout) as T
 }
 
-/** Runs `run(file, args, options)` as the unprivileged test user; the one way tests start sandboxes. */
+/**
+ * Runs `run(file, args, options)` as the unprivileged test user; the one way tests start
+ * sandboxes. `hostEnv` is added to the environment of the process that calls `run`.
+ */
 export function runAsUser(
   file: string,
   args: string[] = [],
   options: RunOptions = {},
   user?: TestUser,
+  hostEnv?: Record<string, string>,
 ): Promise<RunReport> {
-  return reportOf({ mode: 'run', file, args, options }, user)
+  return reportOf({ mode: 'run', file, args, options }, user, hostEnv)
 }
 
 /** Like {@link runAsUser} for a result that must exist: fails the test on an error report. */
@@ -46,8 +55,9 @@ export async function sandboxAsUser(
   args: string[] = [],
   options: RunOptions = {},
   user?: TestUser,
+  hostEnv?: Record<string, string>,
 ): Promise<SandboxResult> {
-  const report = await runAsUser(file, args, options, user)
+  const report = await runAsUser(file, args, options, user, hostEnv)
   if ('error' in report)
     throw new Error(`expected a result, got ${report.error.code}: ${report.error.message}`)
   return report

@@ -1,9 +1,11 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { dir } from 'tmp-promise'
 import { expect, it } from 'vitest'
-import { cleanUpAfterAll } from '../support/fixture-project.js'
+import { cleanUpAfterAll, handToUser } from '../support/fixture-project.js'
 import { captureOutput, fixtureSources, until } from '../support/fixture-sources.js'
 import { uniqueMarker, waitUntilGone } from '../support/processes.js'
+import { testUser } from '../support/test-user.js'
 import { describeWithSandboxes } from '../support/unprivileged.js'
 import {
   runVitestProject,
@@ -241,6 +243,27 @@ test('left out by the filter', () => { expect(1).toBe(2) })
       readFileSync(path.join(result.root, 'coverage/coverage-summary.json'), 'utf8'),
     )
     expect(summary.total.lines.pct).toBe(100)
+  })
+
+  it('hides the paths its hide option names from every file', async () => {
+    const { path: secrets, cleanup } = await dir({
+      prefix: 'nsbox-secrets-',
+      tmpdir: '/var/tmp',
+      unsafeCleanup: true,
+    })
+    cleanups.add(cleanup)
+    writeFileSync(path.join(secrets, 'token'), 'the token')
+    await handToUser(secrets, testUser())
+    const reads = `
+import fs from 'node:fs'
+import { expect, test } from 'vitest'
+test('finds the secret empty', () => { expect(fs.readFileSync('${secrets}/token', 'utf8')).toBe('') })
+`
+    const result = await run({
+      files: { 'tests/reads.test.js': reads },
+      pool: { hide: [path.join(secrets, 'token')] },
+    })
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0)
   })
 
   it('writes snapshots into the project with -u, and sees its own PID space', async () => {

@@ -36,6 +36,23 @@ Options:
   --enforce MODE    best-effort (default): where no cgroup is writable, memory
                     and pids fall back to a polling watchdog, with a warning
                     strict: refuse to start instead (ERR_LIMIT_UNAVAILABLE)
+  --ro PATH         bind PATH read-only (repeatable)
+  --rw PATH         keep PATH writable, also under --read-only or inside a
+                    hidden directory (repeatable)
+  --hide PATH       hide PATH: an empty directory or an empty file in its place;
+                    symbolic links are resolved first (repeatable)
+  --read-only       make the whole filesystem read-only, except the private
+                    /tmp and /dev/shm and the --rw paths
+  --clear-env       start from an empty environment, keeping only PATH, HOME,
+                    USER, LOGNAME, LANG, LC_ALL, TZ and TERM
+  --env KEY=VALUE   set a variable for COMMAND (repeatable)
+  --untrusted       the preset for code you do not trust; each value can be
+                    overridden by passing its flag too:
+                      --network none --read-only --clear-env --pids 128
+                      --memory 512M --timeout 60s --tmp-size 64M, output kept
+                      up to 1M (with --json), your home directory hidden, and
+                      every filesystem UNIX socket outside --rw paths hidden
+                      (ssh-agent, Docker, Podman, D-Bus, X11...)
   -h, --help        show this help
 
 Exit status: COMMAND's own, or 128+N when signal N ended it. When nsbox ended it
@@ -49,6 +66,7 @@ Examples:
   nsbox run -- node server.test.js
   nsbox run --network none --timeout 10s --memory 256M -- python3 untrusted.py
   nsbox run --json -- sh -c 'echo hi; exit 3'
+  nsbox run --untrusted --rw ./submission --cwd ./submission -- python3 main.py
 `
 
 /** `nsbox delegate --help`. */

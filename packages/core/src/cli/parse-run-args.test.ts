@@ -32,6 +32,39 @@ describe('parseRunArgs', () => {
     ).toEqual({ memory: '64M', pids: 16, cpus: 0.5, enforce: 'strict' })
   })
 
+  it('collects repeated path and --env flags, and the policy switches', () => {
+    expect(
+      parseRunArgs([
+        '--ro',
+        '/opt',
+        '--rw',
+        'out',
+        '--rw',
+        'cache',
+        '--hide',
+        '/srv',
+        '--read-only',
+        '--clear-env',
+        '--untrusted',
+        '--env',
+        'A=1',
+        '--env',
+        'B=x=y',
+        '--',
+        'true',
+      ]).options,
+    ).toEqual({
+      ro: ['/opt'],
+      rw: ['out', 'cache'],
+      hide: ['/srv'],
+      readOnly: true,
+      clearEnv: true,
+      untrusted: true,
+      env: { A: '1', B: 'x=y' },
+    })
+    expect(() => parseRunArgs(['--env', 'NOVALUE', '--', 'true'])).toThrowError(/KEY=VALUE/)
+  })
+
   it('refuses unknown flags, a missing command and non-numeric counts', () => {
     expect(() => parseRunArgs(['--netwrk', 'none', '--', 'true'])).toThrowError(
       /nsbox run: Unknown option '--netwrk'/,

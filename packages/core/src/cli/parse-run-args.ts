@@ -44,6 +44,13 @@ export function parseRunArgs(argv: readonly string[]): RunCommandLine {
   if (values.pids !== undefined) options.pids = toNumber('pids', values.pids)
   if (values.cpus !== undefined) options.cpus = toNumber('cpus', values.cpus)
   if (values.enforce !== undefined) options.enforce = values.enforce as RunOptions['enforce']
+  if (values.ro !== undefined) options.ro = values.ro
+  if (values.rw !== undefined) options.rw = values.rw
+  if (values.hide !== undefined) options.hide = values.hide
+  if (values['read-only']) options.readOnly = true
+  if (values['clear-env']) options.clearEnv = true
+  if (values.untrusted) options.untrusted = true
+  if (values.env !== undefined) options.env = parseEnvFlags(values.env)
   return { help: false, json: values.json ?? false, file, args, options }
 }
 
@@ -62,6 +69,13 @@ function parseFlags(flags: readonly string[]) {
       pids: { type: 'string' },
       cpus: { type: 'string' },
       enforce: { type: 'string' },
+      ro: { type: 'string', multiple: true },
+      rw: { type: 'string', multiple: true },
+      hide: { type: 'string', multiple: true },
+      'read-only': { type: 'boolean' },
+      'clear-env': { type: 'boolean' },
+      env: { type: 'string', multiple: true },
+      untrusted: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -75,4 +89,17 @@ function toNumber(option: string, value: string): number {
     throw new InvalidOptionError(option, `Expected --${option} to be a number, got "${value}".`)
   }
   return number
+}
+
+// --env KEY=VALUE, repeatable; a later KEY wins.
+function parseEnvFlags(entries: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const entry of entries) {
+    const separator = entry.indexOf('=')
+    if (separator <= 0) {
+      throw new InvalidOptionError('env', `Expected --env KEY=VALUE, got "${entry}".`)
+    }
+    env[entry.slice(0, separator)] = entry.slice(separator + 1)
+  }
+  return env
 }

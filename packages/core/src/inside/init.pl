@@ -56,10 +56,22 @@ shift(@plan) eq 'nsbox-plan-1' or exit 124;
 my ($SYS_mount, $SYS_sethostname, $SYS_unshare, $SYS_prctl, $SYS_setsid,
     $SYS_rt_sigprocmask, $SYS_signalfd4, $SYS_exit_group, $O_PATH) = splice(@plan, 0, 9);
 
+my $MS_RDONLY = 1;
 my $MS_NOSUID = 2;
 my $MS_NODEV = 4;
+my $MS_NOEXEC = 8;
+my $MS_REMOUNT = 32;
+my $MS_NOATIME = 1024;
+my $MS_NODIRATIME = 2048;
 my $MS_BIND = 4096;
 my $MS_REC = 16384;
+my $MS_RELATIME = 1 << 21;
+# Per-mount options that a remount inside a user namespace must keep: the kernel locks
+# them on mounts that came from the host, and refuses a remount that drops one.
+my %KEPT_MOUNT_FLAGS = (
+  nosuid => $MS_NOSUID, nodev => $MS_NODEV, noexec => $MS_NOEXEC,
+  noatime => $MS_NOATIME, nodiratime => $MS_NODIRATIME, relatime => $MS_RELATIME,
+);
 my $CLONE_NEWUSER = 0x10000000;
 my $PR_SET_NO_NEW_PRIVS = 38;
 my $PR_SET_SECUREBITS = 28;
@@ -76,6 +88,37 @@ sub bind_mount {
   my ($source, $target) = @_;
   my $none = '';
   syscall($SYS_mount, $source, $target, $none, 0 + ($MS_BIND | $MS_REC), 0) == 0;
+}
+
+# The mounts of this mount namespace, in mount order: [mount point, per-mount options].
+sub read_mounts {
+  open(my $mountinfo, '<', '/proc/self/mountinfo') or return ();
+  my @mounts;
+  while (my $line = <$mountinfo>) {
+    my @fields = split / /, $line;
+    my $point = $fields[4] =~ s/\\([0-7]{3})/chr(oct($1))/ger;
+    push @mounts, [$point, $fields[5]];
+  }
+  return @mounts;
+}
+
+# Makes the topmost mount at $point read-only, keeping its locked options.
+sub remount_read_only {
+  my ($point, $options) = @_;
+  my $flags = $MS_REMOUNT | $MS_BIND | $MS_RDONLY;
+  for my $option (split /,/, $options) {
+    $flags |= $KEPT_MOUNT_FLAGS{$option} // 0;
+  }
+  my $none = '';
+  return 1 if syscall($SYS_mount, $none, $point, $none, 0 + $flags, 0) == 0;
+  # A mount the host made read-only may refuse the remount; it is read-only already.
+  return ",$options," =~ /,ro,/;
+}
+
+sub options_of {
+  my ($point) = @_;
+  my ($found) = reverse grep { $_->[0] eq $point } read_mounts();
+  return $found ? $found->[1] : '';
 }
 
 sub make_path {
@@ -117,9 +160,10 @@ sub bring_loopback_up {
   ioctl($socket, 0x8914, $update) or fail('loopback');     # SIOCSIFFLAGS
 }
 
-# Paths under the host's /tmp that the command needs are opened before the
-# private tmpfs hides them, then bound back from the open descriptor.
+# Paths under the host's /tmp that the command needs, and paths that `hide` would cover,
+# are opened before a tmpfs hides them, then bound back from the open descriptor.
 my @held;
+my $empty_file = '/tmp/.nsbox-empty';
 my (@exec_argv, @exec_env, $exec_cwd, $map_uid, $map_gid);
 
 while (@plan) {
@@ -151,6 +195,30 @@ while (@plan) {
       close $placeholder;
     }
     bind_mount('/proc/self/fd/' . fileno($handle), $target) or fail("bind $target");
+  } elsif ($op eq 'hidefile') {
+    # An empty file of the private /tmp, bound over the file to hide; the empty file's
+    # own name is removed once the plan is done.
+    my $target = shift @plan;
+    unless (-e $empty_file) {
+      open(my $empty, '>', $empty_file) or fail("hide $target");
+      close $empty;
+    }
+    bind_mount($empty_file, $target) or fail("hide $target");
+  } elsif ($op eq 'readonly') {
+    my $target = shift @plan;
+    remount_read_only($target, options_of($target)) or fail("read-only $target");
+  } elsif ($op eq 'readonly-all') {
+    # Every mount but /proc, the private /tmp and /dev/shm themselves (what is bound
+    # back into /tmp turns read-only too), and the writable paths with what is below them.
+    my @own = splice(@plan, 0, shift @plan);
+    my @writable = splice(@plan, 0, shift @plan);
+    for my $mount (read_mounts()) {
+      my ($point, $options) = @$mount;
+      next if $point eq '/proc' || index($point, '/proc/') == 0;
+      next if grep { $point eq $_ } @own;
+      next if grep { $point eq $_ || index($point, "$_/") == 0 } @writable;
+      remount_read_only($point, $options) or fail("read-only $point");
+    }
   } elsif ($op eq 'loopback') {
     bring_loopback_up();
   } elsif ($op eq 'hostname') {
@@ -171,6 +239,7 @@ while (@plan) {
   }
 }
 close $_ for @held;
+unlink $empty_file;
 
 # Learn about child exits through a signalfd: a SIGCHLD that arrives while the
 # loop below is busy is never lost, and no signal handler is involved.

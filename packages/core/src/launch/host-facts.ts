@@ -4,6 +4,7 @@ import type { SandboxSpec } from '../options/types.js'
 import type { HostFacts } from '../plan/init-plan.js'
 import { kernelAbiFor } from '../plan/syscalls.js'
 import { selectTmpBinds, tmpBindCandidates } from '../plan/tmp-binds.js'
+import { gatherFilesystemFacts } from './filesystem-facts.js'
 
 /** The file descriptor the launcher gives the IPC channel, when there is one. */
 export const IPC_FD = 5
@@ -18,6 +19,7 @@ export function gatherHostFacts(
   cgroupProcsFdCount: number,
 ): HostFacts {
   checkCwd(spec.cwd)
+  const filesystem = gatherFilesystemFacts(spec.filesystem, spec.cwd)
   const realCandidates = tmpBindCandidates(spec).flatMap((candidate) => {
     try {
       return [realpathSync.native(candidate)]
@@ -39,6 +41,7 @@ export function gatherHostFacts(
       isDirectory: statSync(path).isDirectory(),
     })),
     hasDevShm: existsSync('/dev/shm'),
+    filesystem,
     cgroupProcsFds: Array.from(
       { length: cgroupProcsFdCount },
       (_, index) => FIRST_CGROUP_FD + index,

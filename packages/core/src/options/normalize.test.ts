@@ -1,5 +1,6 @@
+import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { normalizeRunOptions, normalizeSpawnOptions } from './normalize.js'
+import { KEPT_ENV, normalizeRunOptions, normalizeSpawnOptions } from './normalize.js'
 
 const invalid = (option: string) => expect.objectContaining({ code: 'ERR_INVALID_OPTION', option })
 
@@ -127,6 +128,52 @@ describe('normalizeRunOptions', () => {
       invalid('env'),
     )
     expect(() => normalizeRunOptions('x', [], 'options')).toThrowError(invalid('options'))
+  })
+})
+
+describe('filesystem and environment policy', () => {
+  it('resolves paths against process.cwd() and refuses / and non-arrays', () => {
+    const spec = normalizeRunOptions('true', [], { ro: ['tools'], rw: ['/out'], hide: ['~x'] })
+    expect(spec.filesystem).toEqual({
+      readOnly: false,
+      ro: [path.resolve('tools')],
+      rw: ['/out'],
+      hide: [path.resolve('~x')],
+      hideHome: false,
+      hideSockets: false,
+    })
+    expect(() => normalizeRunOptions('true', [], { hide: ['/'] })).toThrowError(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTION', option: 'hide' }),
+    )
+    expect(() => normalizeRunOptions('true', [], { rw: '/out' })).toThrowError(/`rw` option/)
+    expect(() => normalizeRunOptions('true', [], { readOnly: 'yes' })).toThrowError(/`readOnly`/)
+  })
+
+  it('keeps only the documented variables with clearEnv, then adds env', () => {
+    const spec = normalizeRunOptions('true', [], {
+      clearEnv: true,
+      extendEnv: true,
+      env: { EXTRA: '1' },
+    })
+    expect(Object.keys(spec.env).sort()).toEqual(
+      [...KEPT_ENV.filter((key) => process.env[key] !== undefined), 'EXTRA'].sort(),
+    )
+  })
+
+  it('fills in the untrusted preset under what the caller set', () => {
+    const spec = normalizeRunOptions('true', [], { untrusted: true, pids: 8 })
+    expect(spec).toMatchObject({
+      network: 'none',
+      timeoutMs: 60_000,
+      tmpSizeBytes: 64 * 1024 ** 2,
+      maxOutputBytes: 1024 ** 2,
+      limits: { memoryBytes: 512 * 1024 ** 2, pids: 8, cpus: null },
+      filesystem: { readOnly: true, hideHome: true, hideSockets: true },
+    })
+    expect(spec.env.AWS_SECRET_ACCESS_KEY).toBeUndefined()
+    expect(normalizeRunOptions('true', [], { untrusted: true, network: 'loopback' }).network).toBe(
+      'loopback',
+    )
   })
 })
 

@@ -7,6 +7,7 @@ import { parseDuration } from './duration.js'
 import { parseSize } from './size.js'
 import { suggestOption } from './suggest.js'
 import type {
+  FilesystemSpec,
   LimitsSpec,
   RunOptions,
   RunSpec,
@@ -20,6 +21,21 @@ import type {
 const DEFAULT_TMP_SIZE = '1G'
 const DEFAULT_MAX_OUTPUT = '16M'
 
+/** What `untrusted: true` sets, unless the caller sets it too. */
+export const UNTRUSTED_PRESET = {
+  network: 'none',
+  readOnly: true,
+  clearEnv: true,
+  pids: 128,
+  memory: '512M',
+  timeout: '60s',
+  tmpSize: '64M',
+  maxOutput: '1M',
+} as const
+
+/** The variables `clearEnv` keeps from the environment it starts from. */
+export const KEPT_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TERM']
+
 const SANDBOX_KEYS = [
   'cwd',
   'env',
@@ -32,13 +48,19 @@ const SANDBOX_KEYS = [
   'pids',
   'cpus',
   'enforce',
+  'readOnly',
+  'ro',
+  'rw',
+  'hide',
+  'clearEnv',
+  'untrusted',
 ] as const
 const RUN_KEYS = [...SANDBOX_KEYS, 'input', 'maxOutput'] as const
 const SPAWN_KEYS = [...SANDBOX_KEYS, 'stdio', 'serialization'] as const
 
 /** Validates {@link run}'s arguments into a {@link RunSpec}; throws `ERR_INVALID_OPTION`. */
 export function normalizeRunOptions(file: unknown, args: unknown, options: unknown): RunSpec {
-  const raw = checkOptionsObject(options, RUN_KEYS) as RunOptions
+  const raw = withPreset(checkOptionsObject(options, RUN_KEYS)) as RunOptions
   if (
     raw.input !== undefined &&
     typeof raw.input !== 'string' &&
@@ -72,7 +94,7 @@ export function validateSandboxOptions(options: unknown): void {
 
 /** Validates {@link spawn}'s arguments into a {@link SpawnSpec}; throws `ERR_INVALID_OPTION`. */
 export function normalizeSpawnOptions(file: unknown, args: unknown, options: unknown): SpawnSpec {
-  const raw = checkOptionsObject(options, SPAWN_KEYS) as SpawnOptions
+  const raw = withPreset(checkOptionsObject(options, SPAWN_KEYS)) as SpawnOptions
   const { stdio, ipc } = normalizeStdio(raw.stdio)
   const serialization = raw.serialization ?? 'json'
   if (serialization !== 'json' && serialization !== 'advanced') {
@@ -92,14 +114,58 @@ function normalizeSandbox(file: unknown, args: unknown, raw: SandboxOptions): Sa
     file,
     args: normalizeArgs(args),
     cwd: normalizeCwd(raw.cwd),
-    env: normalizeEnv(raw.env, raw.extendEnv),
+    env: normalizeEnv(raw.env, raw.extendEnv, flag('clearEnv', raw.clearEnv)),
     timeoutMs: raw.timeout === undefined ? null : parseDuration('timeout', raw.timeout),
     network: oneOf('network', raw.network ?? 'loopback', ['loopback', 'none', 'host'] as const),
     uid: oneOf('uid', raw.uid ?? 'self', ['self', 'root'] as const),
     tmpSizeBytes: parseSize('tmpSize', raw.tmpSize ?? DEFAULT_TMP_SIZE),
     limits: normalizeLimits(raw),
     enforce: oneOf('enforce', raw.enforce ?? 'best-effort', ['best-effort', 'strict'] as const),
+    filesystem: normalizeFilesystem(raw),
   }
+}
+
+// `untrusted: true` fills in every option the caller left out with the preset's value.
+function withPreset(raw: Record<string, unknown>): Record<string, unknown> {
+  if (raw.untrusted === undefined || raw.untrusted === false) return raw
+  if (raw.untrusted !== true) throw invalid('untrusted', 'a boolean', raw.untrusted)
+  return { ...UNTRUSTED_PRESET, ...raw }
+}
+
+// Relative paths are the caller's, like `cwd` itself: resolved against process.cwd().
+function normalizeFilesystem(raw: SandboxOptions): FilesystemSpec {
+  const paths = (option: 'ro' | 'rw' | 'hide'): string[] => {
+    const value = raw[option]
+    if (value === undefined) return []
+    if (!Array.isArray(value)) throw invalid(option, 'an array of paths', value)
+    return value.map((entry) => {
+      if (typeof entry !== 'string' || entry === '' || entry.includes('\0')) {
+        throw invalid(option, 'an array of non-empty paths', value)
+      }
+      const resolved = path.resolve(entry)
+      if (resolved === '/') {
+        throw new InvalidOptionError(
+          option,
+          `The \`${option}\` option cannot name / itself; for a read-only root use \`readOnly: true\`.`,
+        )
+      }
+      return resolved
+    })
+  }
+  return {
+    readOnly: flag('readOnly', raw.readOnly),
+    ro: paths('ro'),
+    rw: paths('rw'),
+    hide: paths('hide'),
+    hideHome: raw.untrusted === true,
+    hideSockets: raw.untrusted === true,
+  }
+}
+
+function flag(option: string, value: unknown): boolean {
+  if (value === undefined) return false
+  if (typeof value !== 'boolean') throw invalid(option, 'a boolean', value)
+  return value
 }
 
 function normalizeLimits(raw: SandboxOptions): LimitsSpec {
@@ -162,14 +228,20 @@ function normalizeCwd(cwd: unknown): string {
   return path.resolve(asPath)
 }
 
-function normalizeEnv(env: unknown, extendEnv: unknown): Record<string, string> {
+function normalizeEnv(env: unknown, extendEnv: unknown, clearEnv: boolean): Record<string, string> {
   if (extendEnv !== undefined && typeof extendEnv !== 'boolean')
     throw invalid('extendEnv', 'a boolean', extendEnv)
   if (env !== undefined && (typeof env !== 'object' || env === null || Array.isArray(env))) {
     throw invalid('env', 'an object of strings such as { NODE_ENV: "test" }', env)
   }
+  const base = extendEnv === false ? {} : process.env
+  const kept = clearEnv
+    ? Object.fromEntries(
+        KEPT_ENV.filter((key) => base[key] !== undefined).map((key) => [key, base[key]]),
+      )
+    : base
   const merged: Record<string, string | undefined> = {
-    ...(extendEnv === false ? {} : process.env),
+    ...kept,
     ...(env as Record<string, unknown> as Record<string, string | undefined>),
   }
   const result: Record<string, string> = {}

@@ -53,6 +53,37 @@ export interface SandboxOptions {
    * `'strict'`: refuse to start with `ERR_LIMIT_UNAVAILABLE`.
    */
   enforce?: EnforceMode
+  /**
+   * Make the whole filesystem read-only for the command, except its private `/tmp` and
+   * `/dev/shm` and the `rw` paths. Default: `false`.
+   */
+  readOnly?: boolean
+  /**
+   * Paths bound read-only into the sandbox (as themselves), such as a toolchain. Relative
+   * paths here and in `rw` and `hide` are resolved against `process.cwd()`. Default: none.
+   */
+  ro?: string[]
+  /** Paths that stay writable, also under `readOnly` or inside a `hide` path. Default: none. */
+  rw?: string[]
+  /**
+   * Paths the command must not see: a directory becomes an empty directory, a file an empty
+   * file. Symbolic links are resolved first. Default: none.
+   */
+  hide?: string[]
+  /**
+   * Start from an empty environment instead of `process.env`, keeping only `PATH`, `HOME`,
+   * `USER`, `LOGNAME`, `LANG`, `LC_ALL`, `TZ` and `TERM`; `env` is added on top. Default: `false`.
+   */
+  clearEnv?: boolean
+  /**
+   * The preset for code nsbox's caller does not trust; every value it sets can be
+   * overridden by passing that option too: `network: 'none'`, `readOnly: true`, the home
+   * directory hidden, every filesystem UNIX socket outside `rw` paths hidden (ssh-agent,
+   * Docker, Podman, D-Bus, X11…), `clearEnv: true`, `pids: 128`, `memory: '512M'`,
+   * `timeout: '60s'`, `tmpSize: '64M'` and, for {@link run}, `maxOutput: '1M'`.
+   * Default: `false`.
+   */
+  untrusted?: boolean
 }
 
 /** Whether limits may fall back to the polling watchdog; see {@link SandboxOptions.enforce}. */
@@ -87,6 +118,18 @@ export interface LimitsSpec {
   cpus: number | null
 }
 
+/** Filesystem policy after validation: absolute paths, not yet checked on the host. */
+export interface FilesystemSpec {
+  readOnly: boolean
+  ro: string[]
+  rw: string[]
+  hide: string[]
+  /** Hide the caller's home directory, when it exists (the `untrusted` preset). */
+  hideHome: boolean
+  /** Hide every filesystem UNIX socket outside `rw` paths (the `untrusted` preset). */
+  hideSockets: boolean
+}
+
 /** Everything a launch needs, validated and normalized once. Downstream code trusts it. */
 export interface SandboxSpec {
   file: string
@@ -99,6 +142,7 @@ export interface SandboxSpec {
   tmpSizeBytes: number
   limits: LimitsSpec
   enforce: EnforceMode
+  filesystem: FilesystemSpec
 }
 
 /** {@link SandboxSpec} plus what only {@link run} uses. */

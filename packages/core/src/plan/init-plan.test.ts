@@ -12,6 +12,7 @@ const host: HostFacts = {
   hasDevShm: true,
   env: { PATH: '/usr/bin' },
   cgroupProcsFds: [],
+  filesystem: { readOnly: false, hide: [], rw: [], ro: [] },
 }
 
 describe('planInit', () => {
@@ -125,6 +126,30 @@ describe('kernelAbiFor', () => {
   it('refuses an architecture it has no table for', () => {
     expect(() => kernelAbiFor('ppc64')).toThrowError(
       expect.objectContaining({ code: 'ERR_UNSUPPORTED_PLATFORM' }),
+    )
+  })
+
+  it('hides, binds and makes read-only in an order that keeps what rw names writable', () => {
+    const spec = normalizeRunOptions('sh', [], { cwd: '/tmp/project', readOnly: true })
+    const rw = { path: '/home/me/out', isDirectory: true }
+    const ro = { path: '/opt/tool', isDirectory: true }
+    const tokens = planInit(spec, {
+      ...host,
+      filesystem: {
+        readOnly: true,
+        hide: [
+          { path: '/home/me', isDirectory: true },
+          { path: '/run/user/1000/bus', isDirectory: false },
+        ],
+        rw: [rw],
+        ro: [ro],
+      },
+    }).join(' ')
+    expect(tokens).toContain(
+      'hold /tmp/project hold /home/me/out hold /opt/tool tmpfs /tmp size=1073741824,mode=1777 bind 0 /tmp/project dir',
+    )
+    expect(tokens).toContain(
+      'tmpfs /home/me size=64k,mode=755 hidefile /run/user/1000/bus bind 1 /home/me/out dir bind 2 /opt/tool dir readonly /opt/tool readonly-all 2 /tmp /dev/shm 1 /home/me/out loopback',
     )
   })
 })

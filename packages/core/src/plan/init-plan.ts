@@ -1,6 +1,11 @@
+import type { FilesystemFacts, PathFact } from '../launch/filesystem-facts.js'
 import type { SandboxSpec } from '../options/types.js'
 import type { KernelAbi } from './syscalls.js'
 import { HOST_TMP } from './tmp-binds.js'
+
+// A hidden directory is an empty tmpfs with room for the mount points of paths bound
+// inside it.
+const HIDDEN_DIRECTORY_OPTIONS = 'size=64k,mode=755'
 
 /** The hostname every sandbox gets. */
 export const SANDBOX_HOSTNAME = 'nsbox'
@@ -14,6 +19,8 @@ export interface HostFacts {
   tmpBinds: { path: string; isDirectory: boolean }[]
   /** Whether `/dev/shm` exists and should get a private tmpfs too. */
   hasDevShm: boolean
+  /** The filesystem policy, its paths checked on the host. */
+  filesystem: FilesystemFacts
   /** Environment the command receives, after nsbox's own additions. */
   env: Record<string, string>
   /**
@@ -45,13 +52,30 @@ export function planInit(spec: SandboxSpec, host: HostFacts): string[] {
       abi.oPath,
     ].map(String),
   ]
+  const { filesystem } = host
+  // Everything bound into the sandbox is opened first, before a tmpfs can cover it.
+  const held: PathFact[] = [...host.tmpBinds, ...filesystem.rw, ...filesystem.ro]
+  const bindFromHold = (fact: PathFact) =>
+    tokens.push('bind', String(held.indexOf(fact)), fact.path, fact.isDirectory ? 'dir' : 'file')
   for (const fd of host.cgroupProcsFds) tokens.push('cgroup', String(fd))
-  for (const bind of host.tmpBinds) tokens.push('hold', bind.path)
+  for (const fact of held) tokens.push('hold', fact.path)
   tokens.push('tmpfs', HOST_TMP, `size=${spec.tmpSizeBytes},mode=1777`)
-  for (const [index, bind] of host.tmpBinds.entries()) {
-    tokens.push('bind', String(index), bind.path, bind.isDirectory ? 'dir' : 'file')
-  }
+  for (const fact of host.tmpBinds) bindFromHold(fact)
   if (host.hasDevShm) tokens.push('tmpfs', '/dev/shm', `size=${spec.tmpSizeBytes},mode=1777`)
+  for (const fact of filesystem.hide) {
+    if (fact.isDirectory) tokens.push('tmpfs', fact.path, HIDDEN_DIRECTORY_OPTIONS)
+    else tokens.push('hidefile', fact.path)
+  }
+  for (const fact of filesystem.rw) bindFromHold(fact)
+  for (const fact of filesystem.ro) {
+    bindFromHold(fact)
+    tokens.push('readonly', fact.path)
+  }
+  if (filesystem.readOnly) {
+    const own = host.hasDevShm ? [HOST_TMP, '/dev/shm'] : [HOST_TMP]
+    const writable = filesystem.rw.map((fact) => fact.path)
+    tokens.push('readonly-all', String(own.length), ...own, String(writable.length), ...writable)
+  }
   if (spec.network === 'loopback') tokens.push('loopback')
   tokens.push('hostname', SANDBOX_HOSTNAME)
   if (spec.uid === 'self') tokens.push('user', String(host.uid), String(host.gid))

@@ -23,6 +23,14 @@ export interface TestSandboxOptions {
   timeout?: Duration
   /** `'strict'` refuses the watchdog where no cgroup can enforce `memory` or `pids`. Default: `'best-effort'`. */
   enforce?: EnforceMode
+  /** Paths each test file sees read-only, as `run`'s `ro`. Default: none. */
+  ro?: string[]
+  /** Paths that stay writable under `readOnly` or inside a hidden directory, as `run`'s `rw`. Default: none. */
+  rw?: string[]
+  /** Paths test files must not see (secrets, credentials), as `run`'s `hide`. Default: none. */
+  hide?: string[]
+  /** The whole filesystem read-only but `/tmp`, `/dev/shm` and `rw` paths, as `run`'s `readOnly`. Default: `false`. */
+  readOnly?: boolean
   /**
    * When sandboxes cannot start on this host: `'error'` (default) fails the run at config
    * load with `ERR_USERNS_BLOCKED` (or `ERR_SETUP_FAILED`), the cause and the fix; `'warn'` runs the files unsandboxed, with one warning.
@@ -54,7 +62,15 @@ export const DOCBLOCK_KEYS: readonly string[] = [
   'tmpSize',
   'timeout',
 ]
-const OPTION_KEYS: readonly string[] = [...DOCBLOCK_KEYS, 'enforce', 'onUnsupported']
+const OPTION_KEYS: readonly string[] = [
+  ...DOCBLOCK_KEYS,
+  'enforce',
+  'ro',
+  'rw',
+  'hide',
+  'readOnly',
+  'onUnsupported',
+]
 
 /**
  * Validates a test runner integration's options and applies the defaults; throws
