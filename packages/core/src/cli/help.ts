@@ -66,7 +66,7 @@ Examples:
   nsbox run -- node server.test.js
   nsbox run --network none --timeout 10s --memory 256M -- python3 untrusted.py
   nsbox run --json -- sh -c 'echo hi; exit 3'
-  nsbox run --untrusted --rw ./submission --cwd ./submission -- python3 main.py
+  nsbox run --untrusted --rw ./submission --cwd ./submission -- node main.js
 `
 
 /** `nsbox delegate --help`. */
