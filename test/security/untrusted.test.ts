@@ -222,6 +222,18 @@ await describeWithSandboxes('untrusted code', () => {
     expect(readdirSync(hidden.path).sort()).toEqual(before)
   })
 
+  it('hides a secret inside a writable directory', async () => {
+    writeFileSync(path.join(scratch, '.env'), 'API_TOKEN=secret\n')
+    const result = await shell(
+      `cat ${scratch}/.env; echo written > ${scratch}/out && cat ${scratch}/out`,
+      {
+        rw: [scratch],
+        hide: [path.join(scratch, '.env')],
+      },
+    )
+    expect(result.stdout).toBe('written\n')
+  })
+
   it('takes the policy from nsbox run flags, and names a path that does not exist', async () => {
     const result = await cliAsUser([
       'run',

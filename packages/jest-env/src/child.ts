@@ -4,7 +4,7 @@
  * band, and sends back the test-case events and the file's result. It ends when the
  * runner says so, or when its IPC channel closes.
  */
-import { lstatSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs'
+import { lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import type { Config, Test, TestEvents, TestWatcher } from 'jest-runner'
@@ -23,6 +23,7 @@ interface HasteMapClass {
 const STREAMED_EVENTS = ['test-case-start', 'test-case-result'] as const
 // What a sandbox gives each file fresh, emptied again between files in one sandbox.
 const PRIVATE_DIRECTORIES = ['/tmp', '/dev/shm']
+const SCRUB_WAIT_MS = 5_000
 
 const require = createRequire(import.meta.url)
 // One resolver per project: a worker's files all come from one run, with one module map.
@@ -112,6 +113,7 @@ function scrub(runnerPidNamespace: string): void {
   } catch {
     // ESRCH: nothing else was running
   }
+  waitForOthersToEnd()
   for (const directory of PRIVATE_DIRECTORIES) {
     const device = statSync(directory).dev
     for (const entry of readdirSync(directory)) {
@@ -119,6 +121,26 @@ function scrub(runnerPidNamespace: string): void {
       if (lstatSync(entryPath).dev === device) rmSync(entryPath, { recursive: true, force: true })
     }
   }
+}
+
+// A SIGKILL is delivered asynchronously: the next file must not start while a process of
+// the previous one is still on its way out. Waits for every process but this one and the
+// init to be gone (a zombie counts as gone: the init reaps it), for 5 s at most.
+function waitForOthersToEnd(): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4))
+  const deadline = Date.now() + SCRUB_WAIT_MS
+  while (Date.now() < deadline && othersAlive()) Atomics.wait(pause, 0, 0, 10)
+}
+
+function othersAlive(): boolean {
+  return readdirSync('/proc').some((entry) => {
+    if (!/^\d+$/.test(entry) || entry === '1' || entry === String(process.pid)) return false
+    try {
+      return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${entry}/stat`, 'utf8'))
+    } catch {
+      return false // gone meanwhile
+    }
+  })
 }
 
 function send(message: ChildMessage): void {

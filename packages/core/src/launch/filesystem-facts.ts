@@ -55,18 +55,18 @@ export function gatherFilesystemFacts(spec: FilesystemSpec, cwd: string): Filesy
   const ro = resolve('ro', spec.ro)
   const hide = resolve('hide', spec.hide)
   const home = os.homedir()
-  if (spec.hideHome && isDirectory(home) && !owner.has(realpathSync.native(home))) {
+  // A home directory of / (some service accounts) is no secret store: hiding it would hide all.
+  if (spec.hideHome && home !== '/' && isDirectory(home) && !owner.has(realpathSync.native(home))) {
     hide.push({ path: realpathSync.native(home), isDirectory: true })
   }
   const hiddenDirectories = hide.filter((fact) => fact.isDirectory).map((fact) => fact.path)
   const visible = [...rw, ...ro].map((fact) => fact.path)
   if (spec.hideSockets) {
+    // A read-only mount does not stop a connect(): only rw paths keep their sockets.
+    const kept = [HOST_TMP, '/proc', ...hiddenDirectories, ...rw.map((fact) => fact.path)]
     for (const socket of socketPaths(readProcNetUnix())) {
-      if (
-        [HOST_TMP, '/proc', ...hiddenDirectories, ...visible].some((dir) => isWithin(socket, dir))
-      )
-        continue
-      hide.push({ path: socket, isDirectory: false })
+      if (!kept.some((dir) => isWithin(socket, dir)))
+        hide.push({ path: socket, isDirectory: false })
     }
   }
   const hidingCwd = hiddenDirectories.find((dir) => isWithin(cwd, dir))

@@ -174,6 +174,10 @@ describe('filesystem and environment policy', () => {
     expect(normalizeRunOptions('true', [], { untrusted: true, network: 'loopback' }).network).toBe(
       'loopback',
     )
+    // An option present but undefined (a spread config) must not undo the preset.
+    expect(normalizeRunOptions('true', [], { untrusted: true, network: undefined }).network).toBe(
+      'none',
+    )
   })
 })
 

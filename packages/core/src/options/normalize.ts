@@ -129,7 +129,9 @@ function normalizeSandbox(file: unknown, args: unknown, raw: SandboxOptions): Sa
 function withPreset(raw: Record<string, unknown>): Record<string, unknown> {
   if (raw.untrusted === undefined || raw.untrusted === false) return raw
   if (raw.untrusted !== true) throw invalid('untrusted', 'a boolean', raw.untrusted)
-  return { ...UNTRUSTED_PRESET, ...raw }
+  // Only values the caller set win: `network: undefined` must not undo the preset's 'none'.
+  const set = Object.entries(raw).filter(([, value]) => value !== undefined)
+  return { ...UNTRUSTED_PRESET, ...Object.fromEntries(set) }
 }
 
 // Relative paths are the caller's, like `cwd` itself: resolved against process.cwd().

@@ -129,6 +129,28 @@ describe('kernelAbiFor', () => {
     )
   })
 
+  it('mounts outer paths first: rw inside a hidden directory, a hidden file inside rw', () => {
+    const spec = normalizeRunOptions('sh', [], { cwd: '/tmp/project' })
+    const tokens = planInit(spec, {
+      ...host,
+      filesystem: {
+        readOnly: false,
+        hide: [
+          { path: '/srv/app/.env', isDirectory: false },
+          { path: '/home/me', isDirectory: true },
+        ],
+        rw: [
+          { path: '/srv/app', isDirectory: true },
+          { path: '/home/me/out', isDirectory: true },
+        ],
+        ro: [],
+      },
+    }).join(' ')
+    expect(tokens).toContain(
+      'tmpfs /home/me size=64k,mode=755 bind 1 /srv/app dir hidefile /srv/app/.env bind 2 /home/me/out dir',
+    )
+  })
+
   it('hides, binds and makes read-only in an order that keeps what rw names writable', () => {
     const spec = normalizeRunOptions('sh', [], { cwd: '/tmp/project', readOnly: true })
     const rw = { path: '/home/me/out', isDirectory: true }
@@ -149,7 +171,7 @@ describe('kernelAbiFor', () => {
       'hold /tmp/project hold /home/me/out hold /opt/tool tmpfs /tmp size=1073741824,mode=1777 bind 0 /tmp/project dir',
     )
     expect(tokens).toContain(
-      'tmpfs /home/me size=64k,mode=755 hidefile /run/user/1000/bus bind 1 /home/me/out dir bind 2 /opt/tool dir readonly /opt/tool readonly-all 2 /tmp /dev/shm 1 /home/me/out loopback',
+      'tmpfs /home/me size=64k,mode=755 bind 2 /opt/tool dir readonly /opt/tool bind 1 /home/me/out dir hidefile /run/user/1000/bus readonly-all 2 /tmp /dev/shm 1 /home/me/out loopback',
     )
   })
 })

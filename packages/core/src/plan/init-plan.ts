@@ -62,14 +62,19 @@ export function planInit(spec: SandboxSpec, host: HostFacts): string[] {
   tokens.push('tmpfs', HOST_TMP, `size=${spec.tmpSizeBytes},mode=1777`)
   for (const fact of host.tmpBinds) bindFromHold(fact)
   if (host.hasDevShm) tokens.push('tmpfs', '/dev/shm', `size=${spec.tmpSizeBytes},mode=1777`)
-  for (const fact of filesystem.hide) {
-    if (fact.isDirectory) tokens.push('tmpfs', fact.path, HIDDEN_DIRECTORY_OPTIONS)
-    else tokens.push('hidefile', fact.path)
-  }
-  for (const fact of filesystem.rw) bindFromHold(fact)
-  for (const fact of filesystem.ro) {
-    bindFromHold(fact)
-    tokens.push('readonly', fact.path)
+  // Outer paths first, so that each mount lands on top of its parent's: a path given back
+  // inside a hidden directory, a secret hidden inside an rw directory.
+  const steps = [
+    ...filesystem.hide.map((fact) => ({ fact, kind: 'hide' as const })),
+    ...filesystem.rw.map((fact) => ({ fact, kind: 'rw' as const })),
+    ...filesystem.ro.map((fact) => ({ fact, kind: 'ro' as const })),
+  ].sort((a, b) => depth(a.fact.path) - depth(b.fact.path))
+  for (const { fact, kind } of steps) {
+    if (kind === 'hide' && fact.isDirectory)
+      tokens.push('tmpfs', fact.path, HIDDEN_DIRECTORY_OPTIONS)
+    else if (kind === 'hide') tokens.push('hidefile', fact.path)
+    else bindFromHold(fact)
+    if (kind === 'ro') tokens.push('readonly', fact.path)
   }
   if (filesystem.readOnly) {
     const own = host.hasDevShm ? [HOST_TMP, '/dev/shm'] : [HOST_TMP]
@@ -83,6 +88,10 @@ export function planInit(spec: SandboxSpec, host: HostFacts): string[] {
   for (const [key, value] of Object.entries(host.env)) tokens.push('env', `${key}=${value}`)
   tokens.push('exec', spec.file, ...spec.args)
   return tokens
+}
+
+function depth(path: string): number {
+  return path.split('/').filter(Boolean).length
 }
 
 /** Frames tokens for the control socket: `"<length>\n"` and NUL-terminated tokens. */
