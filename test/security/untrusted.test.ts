@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { chmodSync, existsSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import type { RunOptions } from '@nsbox/core'
@@ -70,7 +70,7 @@ beforeAll(async () => {
   secretFile = path.join(user.home, `.nsbox-secret-${marker}`)
   writeFileSync(secretFile, 'the secret\n')
   await handToUser(secretFile, user)
-  cleanups.push(() => writeFileSync(secretFile, ''))
+  cleanups.push(() => rmSync(secretFile, { force: true }))
   const sockets = await dir({ prefix: 'nsbox-sockets-', tmpdir: '/var/tmp', unsafeCleanup: true })
   cleanups.push(sockets.cleanup)
   chmodSync(sockets.path, 0o755)
