@@ -5,6 +5,7 @@ import {
   cpSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   realpathSync,
   rmSync,
   symlinkSync,
@@ -83,8 +84,12 @@ export function measureJest({ fileCount, rounds, maxWorkers, progress }) {
     cpSync(path.join(source, 'package.json'), path.join(copy, 'package.json'))
     cpSync(path.join(source, 'dist'), path.join(copy, 'dist'), { recursive: true })
   }
+  const runner = path.join(repositoryRoot, 'packages/jest-env')
+  const dependencies = Object.keys(
+    JSON.parse(readFileSync(path.join(runner, 'package.json'), 'utf8')).dependencies,
+  ).filter((name) => !name.startsWith('@nsbox/'))
   for (const [name, from] of [
-    ['p-limit', 'packages/jest-env/node_modules/p-limit'],
+    ...dependencies.map((name) => [name, `packages/jest-env/node_modules/${name}`]),
     ['jest', 'node_modules/jest'],
   ]) {
     symlinkSync(

@@ -218,7 +218,7 @@ await describeWithSandboxes('the code samples of the docs', () => {
     const files: Record<string, string> = {
       'jest.config.js': sample.code.replace(
         /^module\.exports = (\{[\s\S]*\})$/m,
-        "module.exports = { testEnvironment: 'node', ...$1 }",
+        "module.exports = { testEnvironment: 'node', cacheDirectory: '<rootDir>/.jest-cache', ...$1 }",
       ),
       'tests/a.test.js': "test('runs', () => { expect(1).toBe(1) })\n",
     }

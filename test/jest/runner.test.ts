@@ -313,6 +313,7 @@ test('is sandboxed with the network of its project', async () => {
     }
     const project = (name: string, network: string) => ({
       displayName: name,
+      cacheDirectory: '<rootDir>/.jest-cache',
       testEnvironment: 'node',
       rootDir: '<rootDir>',
       testMatch: [`<rootDir>/${name}/**/*.test.js`],

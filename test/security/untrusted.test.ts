@@ -8,7 +8,12 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { handToUser } from '../support/fixture-project.js'
 import { uniqueMarker } from '../support/processes.js'
 import { testUser } from '../support/test-user.js'
-import { cliAsUser, describeWithSandboxes, sandboxAsUser } from '../support/unprivileged.js'
+import {
+  cliAsUser,
+  describeWithSandboxes,
+  runAsUser,
+  sandboxAsUser,
+} from '../support/unprivileged.js'
 
 // Each escape attempt runs as its own test, as the unprivileged test user, under
 // `untrusted: true`: it must be contained, and the host unharmed afterwards.
@@ -232,6 +237,34 @@ await describeWithSandboxes('untrusted code', () => {
       },
     )
     expect(result.stdout).toBe('written\n')
+  })
+
+  it('binds an ro path read-only, even without readOnly', async () => {
+    const result = await shell(
+      `cat ${scratch}/project-file; echo changed > ${scratch}/project-file`,
+      {
+        untrusted: false,
+        ro: [scratch],
+      },
+    )
+    expect(result.stdout).toBe('original\n')
+    expect(result.stderr).toMatch(/Read-only file system/)
+  })
+
+  it('names a policy path this user cannot reach, and how to fix it', async () => {
+    const closed = await dir({ prefix: 'nsbox-closed-', tmpdir: '/var/tmp', unsafeCleanup: true })
+    cleanups.push(closed.cleanup)
+    chmodSync(closed.path, 0o700) // root's own, not searchable by the test user
+    const report = await runAsUser('true', [], { hide: [path.join(closed.path, 'secret')] })
+    expect(report).toMatchObject({
+      error: {
+        code: 'ERR_INVALID_OPTION',
+        option: 'hide',
+        message: expect.stringMatching(
+          /cannot be reached by this user \(EACCES\)\. Make it and its parent directories searchable/,
+        ),
+      },
+    })
   })
 
   it('takes the policy from nsbox run flags, and names a path that does not exist', async () => {

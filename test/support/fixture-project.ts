@@ -1,10 +1,10 @@
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs'
+import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { execa } from 'execa'
 import { dir, setGracefulCleanup } from 'tmp-promise'
 import { afterAll } from 'vitest'
-import { isRoot, type TestUser } from './test-user.js'
+import { isRoot, type TestUser, testUser } from './test-user.js'
 
 /** The checkout the tests run from. */
 export const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url))
@@ -46,6 +46,48 @@ export function fixtureEnv(user: TestUser): Record<string, string> {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     CI: '1',
     NO_COLOR: '1',
+  }
+}
+
+/**
+ * Runs `node ARGS…` in a fixture project as the test user, with {@link fixtureEnv}; with
+ * `onBlockedHost`, where no sandbox can start (see {@link onBlockedHost}).
+ */
+export function runNodeInProject(
+  root: string,
+  nodeBinary: string,
+  args: string[],
+  options: { user?: TestUser; onBlockedHost?: boolean } = {},
+) {
+  const user = options.user ?? testUser()
+  const blocked = options.onBlockedHost ? onBlockedHost(nodeBinary) : []
+  return execa(blocked.length > 0 ? process.execPath : nodeBinary, [...blocked, ...args], {
+    cwd: root,
+    uid: user.uid,
+    gid: user.gid,
+    env: fixtureEnv(user),
+    extendEnv: false,
+    reject: false,
+  })
+}
+
+/** What a test runner printed and reported in a fixture project. */
+export interface ProjectRun<Report> {
+  exitCode: number
+  stdout: string
+  stderr: string
+  /** The runner's JSON report. */
+  report: Report
+  /** The project's directory, to look at what the run wrote. */
+  root: string
+}
+
+/** A test runner's JSON report written into the project, or `empty` when there is none. */
+export function readJsonReport<T>(root: string, file: string, empty: T): T {
+  try {
+    return JSON.parse(readFileSync(path.join(root, file), 'utf8')) as T
+  } catch {
+    return empty // no report: the run's output says why
   }
 }
 

@@ -1,11 +1,12 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs'
 import path from 'node:path'
-import { execa } from 'execa'
+import semver from 'semver'
 import {
-  fixtureEnv,
   handToUser,
-  onBlockedHost,
+  type ProjectRun,
+  readJsonReport,
   repositoryRoot,
+  runNodeInProject,
   writeProjectFiles,
 } from './fixture-project.js'
 import { type TestUser, testUser } from './test-user.js'
@@ -25,6 +26,10 @@ const HELPERS = [
 ]
 const runnerPackage = path.join(repositoryRoot, 'packages/jest-env')
 const corePackage = path.join(repositoryRoot, 'packages/core')
+// The runner's own dependencies from npm (its @nsbox/core is copied next to it).
+const runnerDependencies = Object.keys(
+  JSON.parse(readFileSync(path.join(runnerPackage, 'package.json'), 'utf8')).dependencies,
+).filter((name) => !name.startsWith('@nsbox/'))
 
 /** The Jest version the fixture projects run on. */
 export const jestVersion: string = JSON.parse(
@@ -32,7 +37,7 @@ export const jestVersion: string = JSON.parse(
 ).version
 
 /** Whether this Jest passes `runner: [path, options]` options on (Jest 30.4.1 and later). */
-export const jestTakesRunnerOptions = compareVersions(jestVersion, '30.4.1') >= 0
+export const jestTakesRunnerOptions = semver.gte(jestVersion, '30.4.1')
 
 /** A small Jest project to run: its files, its runner and its config. */
 export interface JestProject {
@@ -52,21 +57,13 @@ export interface JestProject {
   onBlockedHost?: boolean
 }
 
-/** What a Jest run printed and reported. */
-export interface JestRun {
-  exitCode: number
-  stdout: string
-  stderr: string
-  /** The `--json` report. */
-  report: {
-    success: boolean
-    numFailedTests: number
-    numTotalTestSuites: number
-    testResults: Array<{ name: string; status: string; message: string }>
-  }
-  /** The project's directory, to look at what the run wrote. */
-  root: string
-}
+/** What a Jest run printed and reported (its `--json` report). */
+export type JestRun = ProjectRun<{
+  success: boolean
+  numFailedTests: number
+  numTotalTestSuites: number
+  testResults: Array<{ name: string; status: string; message: string }>
+}>
 
 /**
  * Writes a Jest project into a fresh directory under /tmp, owned by the test user, with
@@ -109,10 +106,12 @@ export async function writeJestProject(
     cpSync(path.join(source, 'package.json'), path.join(copy, 'package.json'))
     cpSync(path.join(source, 'dist'), path.join(copy, 'dist'), { recursive: true })
   }
-  symlinkSync(
-    realpathSync(path.join(runnerPackage, 'node_modules/p-limit')),
-    path.join(root, 'node_modules/p-limit'),
-  )
+  for (const dependency of runnerDependencies) {
+    symlinkSync(
+      realpathSync(path.join(runnerPackage, 'node_modules', dependency)),
+      path.join(root, 'node_modules', dependency),
+    )
+  }
   symlinkSync(jestPackage, path.join(root, 'node_modules/jest'))
   for (const helper of HELPERS) {
     const installed = path.join(jestInstall, 'node_modules', helper)
@@ -130,20 +129,8 @@ export function startJest(
   args: string[],
   options: { user?: TestUser; nodeArgs?: string[]; onBlockedHost?: boolean } = {},
 ) {
-  const user = options.user ?? testUser()
-  const blocked = options.onBlockedHost ? onBlockedHost(nodeBinary) : []
-  return execa(
-    blocked.length > 0 ? process.execPath : nodeBinary,
-    [...blocked, ...(options.nodeArgs ?? []), path.join(jestPackage, 'bin/jest.js'), ...args],
-    {
-      cwd: root,
-      uid: user.uid,
-      gid: user.gid,
-      env: fixtureEnv(user),
-      extendEnv: false,
-      reject: false,
-    },
-  )
+  const jest = [...(options.nodeArgs ?? []), path.join(jestPackage, 'bin/jest.js'), ...args]
+  return runNodeInProject(root, nodeBinary, jest, options)
 }
 
 /**
@@ -160,17 +147,12 @@ export async function runJestProject(
     ...options,
     onBlockedHost: project.onBlockedHost ?? false,
   })
-  let report: JestRun['report'] = {
+  const report = readJsonReport<JestRun['report']>(root, 'report.json', {
     success: false,
     numFailedTests: 0,
     numTotalTestSuites: 0,
     testResults: [],
-  }
-  try {
-    report = JSON.parse(readFileSync(path.join(root, 'report.json'), 'utf8'))
-  } catch {
-    // no report: the output says why
-  }
+  })
   return {
     exitCode: child.exitCode ?? -1,
     stdout: child.stdout,
@@ -179,14 +161,4 @@ export async function runJestProject(
     root,
     cleanup,
   }
-}
-
-function compareVersions(a: string, b: string): number {
-  const parse = (version: string) => version.split(/[.-]/).slice(0, 3).map(Number)
-  const [left, right] = [parse(a), parse(b)]
-  for (let index = 0; index < 3; index++) {
-    const difference = (left[index] ?? 0) - (right[index] ?? 0)
-    if (difference !== 0) return difference
-  }
-  return 0
 }

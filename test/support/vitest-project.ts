@@ -1,11 +1,11 @@
 import { cpSync, mkdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs'
 import path from 'node:path'
-import { execa } from 'execa'
 import {
-  fixtureEnv,
   handToUser,
-  onBlockedHost,
+  type ProjectRun,
+  readJsonReport,
   repositoryRoot,
+  runNodeInProject,
   writeProjectFiles,
 } from './fixture-project.js'
 import { type TestUser, testUser } from './test-user.js'
@@ -41,20 +41,12 @@ export interface VitestProject {
   onBlockedHost?: boolean
 }
 
-/** What a Vitest run printed and reported. */
-export interface VitestRun {
-  exitCode: number
-  stdout: string
-  stderr: string
-  /** The `--reporter=json` report. */
-  report: {
-    success: boolean
-    numFailedTests: number
-    testResults: Array<{ name: string; status: string; message: string }>
-  }
-  /** The project's directory, to look at what the run wrote. */
-  root: string
-}
+/** What a Vitest run printed and reported (its `--reporter=json` report). */
+export type VitestRun = ProjectRun<{
+  success: boolean
+  numFailedTests: number
+  testResults: Array<{ name: string; status: string; message: string }>
+}>
 
 /**
  * Writes a Vitest project into a fresh directory under /tmp, owned by the test user,
@@ -92,13 +84,8 @@ export async function writeVitestProject(
 
 /** Runs Vitest as the test user in a project written by {@link writeVitestProject}. */
 export function startVitest(root: string, args: string[], user: TestUser = testUser()) {
-  return execa(nodeBinary, [path.join(vitestPackage, 'vitest.mjs'), ...args], {
-    cwd: root,
-    uid: user.uid,
-    gid: user.gid,
-    env: fixtureEnv(user),
-    extendEnv: false,
-    reject: false,
+  return runNodeInProject(root, nodeBinary, [path.join(vitestPackage, 'vitest.mjs'), ...args], {
+    user,
   })
 }
 
@@ -112,33 +99,18 @@ export async function runVitestProject(
   user: TestUser = testUser(),
 ): Promise<VitestRun & { cleanup: () => Promise<void> }> {
   const { root, cleanup } = await writeVitestProject(project, user)
-  const blocked = project.onBlockedHost ? onBlockedHost(nodeBinary) : []
-  const child = await execa(
-    blocked.length > 0 ? process.execPath : nodeBinary,
-    [
-      ...blocked,
-      path.join(vitestPackage, 'vitest.mjs'),
-      'run',
-      '--reporter=default',
-      '--reporter=json',
-      '--outputFile.json=report.json',
-      ...args,
-    ],
-    {
-      cwd: root,
-      uid: user.uid,
-      gid: user.gid,
-      env: fixtureEnv(user),
-      extendEnv: false,
-      reject: false,
-    },
+  const reporters = ['--reporter=default', '--reporter=json', '--outputFile.json=report.json']
+  const child = await runNodeInProject(
+    root,
+    nodeBinary,
+    [path.join(vitestPackage, 'vitest.mjs'), 'run', ...reporters, ...args],
+    { user, onBlockedHost: project.onBlockedHost ?? false },
   )
-  let report: VitestRun['report'] = { success: false, numFailedTests: 0, testResults: [] }
-  try {
-    report = JSON.parse(readFileSync(path.join(root, 'report.json'), 'utf8'))
-  } catch {
-    // no report: the output says why
-  }
+  const report = readJsonReport<VitestRun['report']>(root, 'report.json', {
+    success: false,
+    numFailedTests: 0,
+    testResults: [],
+  })
   return {
     exitCode: child.exitCode ?? -1,
     stdout: child.stdout,

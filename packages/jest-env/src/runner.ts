@@ -14,6 +14,7 @@ import {
   unsupportedHostError,
   warnUnsandboxed,
 } from '@nsbox/core/runner'
+import Emittery from 'emittery'
 import type {
   Config,
   Test,
@@ -24,7 +25,6 @@ import type {
   UnsubscribeFn,
 } from 'jest-runner'
 import pLimit from 'p-limit'
-import { RunnerEvents } from './events.js'
 import { locateJestModules } from './jest-modules.js'
 import { type JestModules, type SerializedRunnerContext, serializeContext } from './protocol.js'
 import { type FileOutcome, failure, TestProcess } from './test-process.js'
@@ -88,7 +88,8 @@ export class NsboxRunner {
   readonly #context: TestRunnerContext
   readonly #options: ResolvedTestSandboxOptions
   readonly #isolate: 'file' | 'worker'
-  readonly #events = new RunnerEvents()
+  // Emittery's emit() settles once every listener has, as Jest's own runner relies on.
+  readonly #events = new Emittery<TestEvents>()
   readonly #modules = new Map<string, JestModules>()
 
   /**
