@@ -20,15 +20,17 @@ export function renderMarkdown({ machine, sections }) {
     const bwrap = ms(LAUNCHERS.bubblewrap)
     target('per sandbox: nsbox / bubblewrap', ms(LAUNCHERS.nsbox) / bwrap, 1.0)
     target('per sandbox, memory cap: nsbox / bubblewrap', ms(LAUNCHERS.nsboxMemory) / bwrap, 1.25)
+    const cpu = (name) => startup.cpu?.[name] && median(startup.cpu[name])
     parts.push(
       '## Per-sandbox cost\n',
-      "Sequential launches of `true` from one Node.js process; milliseconds per launch, median of the rounds. nsbox: `run('true')`, with and without `memory: '256M'`. bubblewrap: `bwrap --unshare-all --die-with-parent --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp true`. Raw `unshare`: the same namespaces as nsbox with no setup at all (no private `/tmp`, no loopback, no uid drop), the floor any namespace launcher starts from.\n",
+      "Sequential launches of `true` from one Node.js process; milliseconds per launch, median of the rounds. nsbox: `run('true')`, with and without `memory: '256M'`, and the same with no [spare launcher](how-it-works.md#spare-launchers) started ahead (`NSBOX_SPARES=0`). bubblewrap: `bwrap --unshare-all --die-with-parent --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp true`. Raw `unshare`: the same namespaces as nsbox with no setup at all (no private `/tmp`, no loopback, no uid drop), the floor any namespace launcher starts from. CPU per launch counts every process involved, the caller's own included: a spare moves the work of starting a sandbox ahead of the launch, it does not remove it.\n",
       table(
-        ['launcher', 'ms per launch', 'vs bubblewrap'],
+        ['launcher', 'ms per launch', 'vs bubblewrap', 'CPU ms per launch'],
         Object.keys(startup.samples).map((name) => [
           name,
           fixed(ms(name)),
           bwrap ? `${fixed(ms(name) / bwrap)} ×` : 'n/a',
+          fixed(cpu(name)),
         ]),
       ),
     )
@@ -63,7 +65,7 @@ export function renderMarkdown({ machine, sections }) {
     const kib = (name) => memory.overhead[name] && median(memory.overhead[name])
     parts.push(
       '## Memory overhead per sandbox\n',
-      "Resident memory of the launcher's own processes while a sandbox runs `sleep`, the command itself left out: for nsbox, `unshare` and its init; for bubblewrap, its two processes. Median of the rounds.\n",
+      "Resident memory of the launcher's own processes while a sandbox runs `sleep`, the command itself left out: for nsbox, `unshare` and its init; for bubblewrap, its two processes. Median of the rounds. While launches go on, nsbox also keeps one spare launcher of this size per kind of launch.\n",
       table(
         ['launcher', 'resident memory'],
         Object.keys(memory.overhead).map((name) => [name, `${fixed(kib(name) / 1024, 1)} MiB`]),
@@ -214,14 +216,19 @@ const ANALYSIS = `## Where the time goes
 
 - **Per sandbox.** Raw \`unshare\` with the same namespaces is the floor. On top of it,
   nsbox starts a small Perl init that builds the sandbox (private \`/tmp\`, loopback,
-  hostname, the uid drop, the cgroup) and stays as PID 1 to reap and report. Measured with
-  \`strace -f -T\`, the system calls of that setup take tens of microseconds each; most of
-  the difference to bubblewrap is starting Perl and parsing the init.
+  hostname, the uid drop, the cgroup) and stays as PID 1 to reap and report. The system
+  calls of that setup take tens of microseconds each; starting Perl and compiling the init
+  take about 2 ms, which is why a cold launch (\`NSBOX_SPARES=0\`) costs more than
+  bubblewrap's. A spare launcher, started while the previous sandbox runs, has done that
+  part before the next launch asks for it; the CPU column shows the work is the same.
 - **With a memory cap.** Creating, filling in and removing the sandbox's cgroup costs a
-  fraction of a millisecond; the rest is the kernel's accounting of a fresh memory cgroup
-  while the sandbox runs.
+  fraction of a millisecond. Moving the init into it costs an RCU grace period of the
+  kernel (about 13 ms here) whenever no other cgroup move happened in the last few
+  milliseconds: a launch every few milliseconds, as here, rarely waits for it, a sandbox
+  per test file every time. The spare launcher enters its cgroup before it is needed.
 - **Vitest.** Vitest's \`forks\` pool also starts a fresh process per file, so the pool
-  adds little more than the sandbox itself per file.
+  adds little more than the sandbox itself per file, and a quick check of the host when
+  the configuration loads (a few milliseconds).
 - **Jest.** A fresh sandbox per file (\`isolate: 'file'\`, the default) means a fresh
   Node.js process per file, which loads Jest's runner, test framework, environment and
   babel before the first test: about 0.2 s of CPU per file that Jest's default runner

@@ -67,7 +67,7 @@ for (const [name, measure] of Object.entries(sections)) {
   progress('starting')
   results.sections[name] = { ...(await measure(progress)), measuredAt: new Date().toISOString() }
   process.stdout.write(
-    `\r${name}: done in ${((performance.now() - started) / 1000).toFixed(0)} s`.padEnd(60) + '\n',
+    `${`\r${name}: done in ${((performance.now() - started) / 1000).toFixed(0)} s`.padEnd(60)}\n`,
   )
 }
 

@@ -2,12 +2,15 @@
 // bubblewrap with comparable isolation, raw `unshare` with the same namespaces and a
 // plain spawn; and how many sandboxes a second start when several start at once.
 import { spawn } from 'node:child_process'
-import { run } from '@nsbox/core'
+import { readFileSync } from 'node:fs'
+import { closeSpares, run } from '@nsbox/core'
 
 /** The launchers compared, by name. */
 export const LAUNCHERS = {
   nsbox: 'nsbox run()',
   nsboxMemory: 'nsbox run() with memory cap',
+  nsboxCold: 'nsbox run(), NSBOX_SPARES=0',
+  nsboxColdMemory: 'nsbox run() with memory cap, NSBOX_SPARES=0',
   bubblewrap: 'bubblewrap',
   unshare: 'raw unshare',
   spawn: 'plain spawn',
@@ -33,6 +36,9 @@ const quiet = { extendEnv: false, env: { PATH: '/usr/bin:/bin' }, cwd: '/' }
 const launchers = {
   [LAUNCHERS.nsbox]: () => run('true', [], quiet),
   [LAUNCHERS.nsboxMemory]: () => run('true', [], { ...quiet, memory: '256M' }),
+  [LAUNCHERS.nsboxCold]: () => withoutSpares(() => run('true', [], quiet)),
+  [LAUNCHERS.nsboxColdMemory]: () =>
+    withoutSpares(() => run('true', [], { ...quiet, memory: '256M' })),
   [LAUNCHERS.bubblewrap]: () => spawnAndWait('bwrap', [...BWRAP_ARGS, 'true']),
   [LAUNCHERS.unshare]: () =>
     spawnAndWait('unshare', [
@@ -59,23 +65,47 @@ export async function hasBubblewrap() {
 }
 
 /**
- * Milliseconds per sequential launch of each launcher: `rounds` interleaved rounds of
+ * Milliseconds per sequential launch of each launcher, and CPU milliseconds per launch
+ * of all processes involved (this one and its children): `rounds` interleaved rounds of
  * `perRound` launches (after 5 to warm up).
  */
 export async function measureStartup({ rounds, perRound, progress }) {
   const names = Object.keys(launchers).filter((name) => name !== LAUNCHERS.bubblewrap || hasBwrap)
   const samples = Object.fromEntries(names.map((name) => [name, []]))
+  const cpu = Object.fromEntries(names.map((name) => [name, []]))
   for (let round = 1; round <= rounds; round++) {
     for (const name of names) {
       const once = launchers[name]
       for (let i = 0; i < 5; i++) await once()
+      const cpuBefore = cpuMilliseconds()
       const started = performance.now()
       for (let i = 0; i < perRound; i++) await once()
       samples[name].push((performance.now() - started) / perRound)
+      // The last spare is counted by the next contender; ended here, it is counted here.
+      await closeSpares()
+      cpu[name].push((cpuMilliseconds() - cpuBefore) / perRound)
     }
     progress(`round ${round}/${rounds}`)
   }
-  return { samples }
+  return { samples, cpu }
+}
+
+async function withoutSpares(launch) {
+  process.env.NSBOX_SPARES = '0'
+  try {
+    return await launch()
+  } finally {
+    delete process.env.NSBOX_SPARES
+  }
+}
+
+// CPU time of this process and of its children that have been waited for.
+function cpuMilliseconds() {
+  const own = process.cpuUsage()
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')
+  // Fields 16 and 17 of stat (cutime, cstime), in clock ticks of 10 ms.
+  const children = (Number(fields[13]) + Number(fields[14])) * 10
+  return (own.user + own.system) / 1000 + children
 }
 
 /**

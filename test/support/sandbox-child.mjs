@@ -1,8 +1,53 @@
 // Runs as the unprivileged test user: carries out one request against the built
 // @nsbox/core and reports on stdout as JSON.
-import { probe, run, spawn } from '../../packages/core/dist/index.js'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { closeSpares, probe, run, spawn } from '../../packages/core/dist/index.js'
 
 const request = JSON.parse(process.argv[2] ?? '{}')
+
+// This process's children that are sandbox launchers: the running ones and the spares.
+function launchers() {
+  const children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8')
+  return children
+    .split(' ')
+    .filter(Boolean)
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'unshare'
+      } catch {
+        return false
+      }
+    })
+}
+
+async function waitFor(read, isDone, withinMs) {
+  const deadline = Date.now() + withinMs
+  let value = read()
+  while (!isDone(value) && Date.now() < deadline) {
+    await sleep(10)
+    value = read()
+  }
+  return value
+}
+
+// The sandbox cgroup directories the init under launcher `pid` is in.
+function sandboxCgroupDirs(pid) {
+  try {
+    const init = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0]
+    return readFileSync(`/proc/${init}/cgroup`, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('/nsbox-'))
+      .map((line) => {
+        const [, controllers, cgroupPath] = line.split(':')
+        return path.join('/sys/fs/cgroup', controllers.replace(/^name=/, ''), cgroupPath)
+      })
+  } catch {
+    return []
+  }
+}
 
 function errorReport(error) {
   return {
@@ -34,8 +79,12 @@ if (request.mode === 'probe') {
   await Promise.all(Array.from({ length: request.concurrency }, lane))
   process.stdout.write(JSON.stringify({ results: started, failures, pid: process.pid }))
 } else if (request.mode === 'ipc') {
-  // Round-trips a value that only the 'advanced' serialization can carry.
-  const echo = 'process.on("message", (m) => { process.send(m); process.disconnect() })'
+  // Round-trips a value that only the 'advanced' serialization can carry; then the
+  // child, or this process, closes the channel, which ends the child.
+  const echo =
+    request.disconnectFrom === 'parent'
+      ? 'process.on("message", (m) => process.send(m))'
+      : 'process.on("message", (m) => { process.send(m); process.disconnect() })'
   const sandbox = spawn(process.execPath, ['-e', echo], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
@@ -43,6 +92,7 @@ if (request.mode === 'probe') {
   const reply = new Promise((resolve) => sandbox.on('message', resolve))
   sandbox.send(new Map([['answer', 42n]]))
   const message = await reply
+  if (request.disconnectFrom === 'parent') sandbox.disconnect()
   const result = await sandbox.result
   process.stdout.write(
     JSON.stringify({
@@ -51,6 +101,46 @@ if (request.mode === 'probe') {
       exitCode: result.exitCode,
     }),
   )
+} else if (request.mode === 'spares') {
+  // A first sandbox, the spare launcher it leaves, then a second sandbox of the same kind
+  // whose working directory under /tmp was made after the spare started.
+  const first = await run('true', [], request.firstOptions).catch(errorReport)
+  const spares = await waitFor(launchers, (pids) => pids.length > 0, 2000)
+  const spareCgroups = await waitFor(
+    () => spares.flatMap(sandboxCgroupDirs),
+    (dirs) => dirs.length > 0 || !request.firstOptions?.memory,
+    2000,
+  )
+  const report = { pid: process.pid, first, spares, spareCgroups }
+  if (request.after === 'exit') {
+    process.stdout.write(JSON.stringify(report))
+  } else if (request.after === 'idle') {
+    const started = Date.now()
+    report.launchersLeft = await waitFor(launchers, (pids) => pids.length === 0, 10_000)
+    report.idleMs = Date.now() - started
+    report.cgroupsLeft = spareCgroups.filter((dir) => existsSync(dir))
+    process.stdout.write(JSON.stringify(report))
+  } else {
+    const dir = mkdtempSync(path.join(request.tmpParent, 'nsbox-spare-'))
+    writeFileSync(path.join(dir, 'note'), 'made after the spare started\n')
+    const second = spawn(request.second.file, request.second.args, {
+      ...request.secondOptions,
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    second.stdout.on('data', (chunk) => {
+      stdout += chunk
+    })
+    report.secondLauncher = second.pid
+    report.second = await second.result.catch(errorReport)
+    report.second.stdout = stdout
+    rmSync(dir, { recursive: true, force: true })
+    await closeSpares()
+    report.launchersLeft = launchers()
+    report.cgroupsLeft = spareCgroups.filter((dir) => existsSync(dir))
+    process.stdout.write(JSON.stringify(report))
+  }
 } else if (request.mode === 'hold') {
   // Start a sandbox, say so once its command printed "ready", then wait to be killed.
   const sandbox = spawn(request.file, request.args, {
@@ -66,7 +156,12 @@ if (request.mode === 'probe') {
     process.stdout.write(JSON.stringify(await sandbox.result))
   } else {
     await ready
-    process.stdout.write(`ready ${sandbox.pid}\n`)
+    const spares = await waitFor(
+      () => launchers().filter((pid) => pid !== sandbox.pid),
+      (pids) => pids.length > 0,
+      2000,
+    )
+    process.stdout.write(`ready ${sandbox.pid} ${spares.join(',')}\n`)
     setInterval(() => {}, 60_000)
   }
 } else {

@@ -63,13 +63,16 @@ export async function sandboxAsUser(
   return report
 }
 
-/** Round-trips a `Map` over a sandboxed Node.js IPC channel with 'advanced' serialization. */
-export function ipcRoundTripAsUser(): Promise<{
+/**
+ * Round-trips a `Map` over a sandboxed Node.js IPC channel with 'advanced' serialization;
+ * then the sandboxed child, or the caller, disconnects.
+ */
+export function ipcRoundTripAsUser(disconnectFrom: 'child' | 'parent' = 'child'): Promise<{
   isMap: boolean
   answer: string
   exitCode: number
 }> {
-  return reportOf({ mode: 'ipc' })
+  return reportOf({ mode: 'ipc', disconnectFrom })
 }
 
 const cliEntry = fileURLToPath(new URL('../../packages/core/dist/cli/main.js', import.meta.url))
@@ -105,20 +108,27 @@ export async function holdAsUser(
   args: string[],
   options: RunOptions = {},
   user?: TestUser,
-): Promise<{ helper: ReturnType<typeof asTestUser>; launcherPid: number }> {
+): Promise<{
+  helper: ReturnType<typeof asTestUser>
+  launcherPid: number
+  spareLauncherPids: number[]
+}> {
   const helper = asTestUser({ mode: 'hold', file, args, options }, user)
-  const launcherPid = await new Promise<number>((resolve, reject) => {
-    helper.stdout?.on('data', (chunk: Buffer) => {
-      const match = /ready (\d+)/.exec(String(chunk))
-      if (match) resolve(Number(match[1]))
-    })
-    helper.then(
-      (result) =>
-        reject(new Error(`the helper ended before the sandbox was ready: ${result.stderr}`)),
-      reject,
-    )
-  })
-  return { helper, launcherPid }
+  const [launcherPid, spareLauncherPids] = await new Promise<[number, number[]]>(
+    (resolve, reject) => {
+      helper.stdout?.on('data', (chunk: Buffer) => {
+        const match = /ready (\d+) ([\d,]*)/.exec(String(chunk))
+        if (match)
+          resolve([Number(match[1]), (match[2] ?? '').split(',').filter(Boolean).map(Number)])
+      })
+      helper.then(
+        (result) =>
+          reject(new Error(`the helper ended before the sandbox was ready: ${result.stderr}`)),
+        reject,
+      )
+    },
+  )
+  return { helper, launcherPid, spareLauncherPids }
 }
 
 /** Starts a sandbox as the test user, sends `signal` once the command printed "ready", returns the result. */
@@ -167,6 +177,39 @@ export function runManyAsUser(
   options: RunOptions,
 ): Promise<{ results: number; failures: string[]; pid: number }> {
   return reportOf({ mode: 'many', count, concurrency, file, args, options })
+}
+
+/** What the helper's `spares` mode reports. */
+export interface SparesReport {
+  pid: number
+  first: RunReport
+  /** Launchers of the helper once the first sandbox had ended: its spare. */
+  spares: number[]
+  /** The cgroup directories the spare's init had entered. */
+  spareCgroups: string[]
+  secondLauncher?: number
+  second?: RunReport & { stdout: string }
+  launchersLeft?: number[]
+  cgroupsLeft?: string[]
+  idleMs?: number
+}
+
+/**
+ * In one process of the test user: a sandbox, then (`after: 'second'`) a second one of the
+ * same kind in a fresh directory under `tmpParent`, then `closeSpares()`; or (`'idle'`)
+ * waits for the spare to end by itself; or (`'exit'`) exits with the spare waiting.
+ */
+export function sparesAsUser(
+  request: {
+    firstOptions?: RunOptions
+    after: 'second' | 'idle' | 'exit'
+    tmpParent?: string
+    second?: { file: string; args: string[] }
+    secondOptions?: RunOptions
+  },
+  hostEnv?: Record<string, string>,
+): Promise<SparesReport> {
+  return reportOf({ mode: 'spares', ...request }, undefined, hostEnv)
 }
 
 /** What `probe()` reports for a user (default: the test user). */

@@ -5,4 +5,12 @@ await describeWithSandboxes('spawn() with an IPC channel', () => {
   it('carries messages both ways with advanced serialization', async () => {
     expect(await ipcRoundTripAsUser()).toEqual({ isMap: true, answer: '42', exitCode: 0 })
   })
+
+  it('disconnect() in the caller closes the channel: the child ends, and so does the sandbox', async () => {
+    expect(await ipcRoundTripAsUser('parent')).toEqual({
+      isMap: true,
+      answer: '42',
+      exitCode: 0,
+    })
+  })
 })

@@ -4,6 +4,7 @@ import type { HostSupport } from '@nsbox/core'
 import {
   type HostProblem,
   hostProblem,
+  namespacesStartSync,
   unsupportedHostError,
   warnUnsandboxed,
 } from '@nsbox/core/runner'
@@ -19,13 +20,14 @@ export interface HostCheck {
 let cached: HostCheck | undefined
 
 /**
- * Probes the host once, synchronously (a pool is configured synchronously), in a child
- * process that runs `@nsbox/core`'s `probe()`. When sandboxes cannot start: throws the
+ * Checks the host once, synchronously (a pool is configured synchronously): a quick start
+ * of the sandbox namespaces, and only when that fails, `@nsbox/core`'s `probe()` in a
+ * child process for the cause and the fix. When sandboxes cannot start: throws the
  * probe's `ERR_USERNS_BLOCKED` (or `ERR_SETUP_FAILED`) with the cause and the fix under
  * `'error'`; warns once and reports `canSandbox: false` under `'warn'`.
  */
 export function checkHostSupport(onUnsupported: 'error' | 'warn'): HostCheck {
-  cached ??= probeOnce()
+  cached ??= namespacesStartSync() ? { canSandbox: true } : probeOnce()
   const { problem } = cached
   if (cached.canSandbox || !problem) return cached
   if (onUnsupported === 'error') {

@@ -13,6 +13,17 @@ import {
 import type { CgroupController } from './layout.js'
 import { nextLeafName, reapStaleCgroups } from './names.js'
 
+// Something to wait on for a blocking pause.
+const PAUSE = new Int32Array(new SharedArrayBuffer(4))
+
+function cgroupError(what: string, error: unknown): SetupFailedError {
+  return new SetupFailedError(
+    'cgroup',
+    `nsbox: could not ${what} (${(error as Error).message}). Run \`nsbox doctor\` to see which cgroups this user may write.`,
+    { cause: error },
+  )
+}
+
 /** A cgroup backend that enforces limits in the kernel. */
 export type CgroupBackend = 'cgroup2' | 'cgroup1'
 
@@ -28,20 +39,30 @@ export interface CgroupBases {
   limits: Set<LimitController>
 }
 
-// Every cgroup v1 hierarchy costs a mkdir, a write and an rmdir per sandbox, so only those
-// a limit needs are used; cgroup v2 has one directory for all.
-function controllersFor(limits: LimitsSpec, backend: CgroupBackend): CgroupController[] {
-  if (backend === 'cgroup2') return ['memory', 'pids', 'cpu']
+/** The cgroup a sandbox needs: the bases it goes under and the controllers it uses. */
+export interface CgroupShape {
+  bases: CgroupBases
+  controllers: CgroupController[]
+}
+
+/**
+ * The cgroup that enforces `limits` under `bases`. Every cgroup v1 hierarchy costs a
+ * mkdir, a write and an rmdir per sandbox, so only those a limit needs are used; cgroup
+ * v2 has one directory for all.
+ */
+export function cgroupShapeFor(bases: CgroupBases, limits: LimitsSpec): CgroupShape {
+  if (bases.backend === 'cgroup2') return { bases, controllers: ['memory', 'pids', 'cpu'] }
   const controllers: CgroupController[] = []
   if (limits.memoryBytes !== null) controllers.push('memory')
   if (limits.pids !== null) controllers.push('pids')
   if (limits.cpus !== null) controllers.push('cpu', 'cpuacct')
-  return controllers
+  return { bases, controllers }
 }
 
 /**
- * One sandbox's cgroup: created with its limits before launch, entered by the sandbox's
- * init before the command execs, read and removed after the sandbox has ended.
+ * One sandbox's cgroup: created before launch, entered by the sandbox's init before the
+ * command execs, given its limits once the sandbox's options are known, then read and
+ * removed after the sandbox has ended.
  */
 export class SandboxCgroup {
   readonly backend: CgroupBackend
@@ -57,11 +78,11 @@ export class SandboxCgroup {
     this.procsFiles = this.#uniqueDirs().map((dir) => `${dir}/cgroup.procs`)
   }
 
-  /** Creates a sandbox cgroup under `bases` and writes its limits; throws `ERR_SETUP_FAILED`. */
-  static create(bases: CgroupBases, limits: LimitsSpec): SandboxCgroup {
+  /** Creates a sandbox cgroup, with no limits yet; throws `ERR_SETUP_FAILED`. */
+  static create({ bases, controllers }: CgroupShape): SandboxCgroup {
     const name = nextLeafName()
     const dirs: Partial<Record<CgroupController, string>> = {}
-    for (const controller of controllersFor(limits, bases.backend)) {
+    for (const controller of controllers) {
       const base = bases.bases[controller]
       if (base) dirs[controller] = path.join(base, name)
     }
@@ -69,16 +90,41 @@ export class SandboxCgroup {
     try {
       for (const base of new Set(Object.values(bases.bases))) reapStaleCgroups(base)
       for (const dir of cgroup.#uniqueDirs()) mkdirSync(dir)
-      cgroup.#writeLimits(limits)
     } catch (error) {
-      for (const dir of cgroup.#uniqueDirs()) tryRemoveCgroupDir(dir)
-      throw new SetupFailedError(
-        'cgroup',
-        `nsbox: could not create the sandbox's cgroup (${(error as Error).message}). Run \`nsbox doctor\` to see which cgroups this user may write.`,
-        { cause: error },
-      )
+      cgroup.#removeNow()
+      throw cgroupError("create the sandbox's cgroup", error)
     }
     return cgroup
+  }
+
+  /** Writes the sandbox's limits, once; throws `ERR_SETUP_FAILED`. */
+  writeLimits(limits: LimitsSpec): void {
+    const memoryDir = this.#dirs.memory
+    const canLimitSwap =
+      limits.memoryBytes !== null &&
+      memoryDir !== undefined &&
+      (existsSync(`${memoryDir}/memory.swap.max`) ||
+        existsSync(`${memoryDir}/memory.memsw.limit_in_bytes`))
+    const version = this.backend === 'cgroup2' ? 2 : 1
+    try {
+      for (const write of planCgroupWrites(limits, version, { canLimitSwap })) {
+        const dir = this.#dirs[write.controller]
+        if (!dir) throw new Error(`no ${write.controller} cgroup to write ${write.file} in`)
+        writeCgroupFile(`${dir}/${write.file}`, write.value)
+      }
+    } catch (error) {
+      throw cgroupError("set the limits of the sandbox's cgroup", error)
+    }
+    this.isSwapCapped = canLimitSwap
+  }
+
+  /**
+   * Removes the cgroup of a sandbox whose processes were killed, waiting for them to be
+   * gone: at most `attempts` tries a millisecond apart, blocking. For a process that is
+   * about to exit and cannot wait for a promise; `true` once it is gone.
+   */
+  removeNow(attempts = 200): boolean {
+    return this.#removeNow(attempts)
   }
 
   /** Whether a fork has been refused because of `pids.max` so far. */
@@ -131,20 +177,17 @@ export class SandboxCgroup {
     )
   }
 
-  #writeLimits(limits: LimitsSpec): void {
-    const memoryDir = this.#dirs.memory
-    const canLimitSwap =
-      limits.memoryBytes !== null &&
-      memoryDir !== undefined &&
-      (existsSync(`${memoryDir}/memory.swap.max`) ||
-        existsSync(`${memoryDir}/memory.memsw.limit_in_bytes`))
-    const version = this.backend === 'cgroup2' ? 2 : 1
-    for (const write of planCgroupWrites(limits, version, { canLimitSwap })) {
-      const dir = this.#dirs[write.controller]
-      if (!dir) throw new Error(`no ${write.controller} cgroup to write ${write.file} in`)
-      writeCgroupFile(`${dir}/${write.file}`, write.value)
+  #removeNow(attempts = 1): boolean {
+    let isGone = false
+    for (let attempt = 0; attempt < attempts && !isGone; attempt++) {
+      if (attempt > 0) Atomics.wait(PAUSE, 0, 0, 1)
+      isGone = this.#uniqueDirs().every((dir) => {
+        if (tryRemoveCgroupDir(dir)) return true
+        killCgroupProcesses(dir)
+        return false
+      })
     }
-    this.isSwapCapped = canLimitSwap
+    return isGone
   }
 
   // `max` in pids.events counts the forks pids.max refused.

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
 import { isSandboxError } from '../errors.js'
+import { disableSpares } from '../launch/spares.js'
 import { delegateCommand } from './delegate-command.js'
 import { doctorCommand } from './doctor.js'
 import { MAIN_HELP } from './help.js'
@@ -43,6 +44,8 @@ function packageVersion(): string {
   return manifest.version
 }
 
+// Every command starts one sandbox at most, and the process ends after it.
+disableSpares()
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code

@@ -10,6 +10,9 @@
 # It imports no module: every `use` costs start-up time. Checked with
 # `perl -Mstrict -Mwarnings -c` in the test suite.
 #
+# Arguments: the file descriptors of the sandbox's cgroup.procs files, opened by the
+# parent (the kernel checks a cgroup move against the opener's credentials).
+#
 # Protocol on fd 3 (a socket to the nsbox parent):
 #   in:  "<length>\n" then <length> bytes of NUL-terminated tokens (the plan),
 #        later "kill <signal number>\n" lines
@@ -47,6 +50,15 @@ sub read_plan {
   my @tokens = split /\0/, $buffer, -1;
   pop @tokens;
   return @tokens;
+}
+
+# The cgroup comes first, before the plan: the parent may start this init ahead of need,
+# and a cgroup move waits for an RCU grace period that then costs the sandbox nothing.
+# The command and all it starts are charged to the sandbox's cgroup from their first page.
+for my $fd (@ARGV) {
+  open(my $procs, '>&=', 0 + $fd) or fail('cgroup');
+  syswrite($procs, '0') or fail('cgroup');
+  close $procs;
 }
 
 my @plan = read_plan();
@@ -168,15 +180,7 @@ my (@exec_argv, @exec_env, $exec_cwd, $map_uid, $map_gid);
 
 while (@plan) {
   my $op = shift @plan;
-  if ($op eq 'cgroup') {
-    # Entered before anything else, so that the command and all it starts are
-    # charged to the sandbox's cgroup from their first page on. The parent opened
-    # cgroup.procs: the kernel checks the move against the opener's credentials.
-    my $fd = shift @plan;
-    open(my $procs, '>&=', 0 + $fd) or fail('cgroup');
-    syswrite($procs, '0') or fail('cgroup');
-    close $procs;
-  } elsif ($op eq 'hold') {
+  if ($op eq 'hold') {
     my $path = shift @plan;
     sysopen(my $handle, $path, 0 + $O_PATH) or fail("hold $path");
     push @held, $handle;

@@ -9,14 +9,10 @@ import { gatherFilesystemFacts } from './filesystem-facts.js'
 /** The file descriptor the launcher gives the IPC channel, when there is one. */
 export const IPC_FD = 5
 
-/** The first file descriptor of the sandbox's `cgroup.procs` files, after the IPC slot. */
-export const FIRST_CGROUP_FD = 6
-
 /** Gathers what the plan needs to know about the host, checking the paths the spec names. */
 export function gatherHostFacts(
   spec: SandboxSpec,
   ipc: { enabled: boolean; serialization: string },
-  cgroupProcsFdCount: number,
 ): HostFacts {
   checkCwd(spec.cwd)
   const filesystem = gatherFilesystemFacts(spec.filesystem, spec.cwd)
@@ -42,10 +38,6 @@ export function gatherHostFacts(
     })),
     hasDevShm: existsSync('/dev/shm'),
     filesystem,
-    cgroupProcsFds: Array.from(
-      { length: cgroupProcsFdCount },
-      (_, index) => FIRST_CGROUP_FD + index,
-    ),
     env,
   }
 }

@@ -1,9 +1,9 @@
-import { openSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { discoverCgroups } from '../cgroup/discover.js'
 import { type Enforcement, planEnforcement, watchedLimits } from '../cgroup/enforcement.js'
-import { SandboxCgroup } from '../cgroup/sandbox-cgroup.js'
+import { type CgroupShape, cgroupShapeFor, type SandboxCgroup } from '../cgroup/sandbox-cgroup.js'
 import { WATCHDOG_INTERVAL_MS, Watchdog } from '../cgroup/watchdog.js'
-import type { SandboxSpec } from '../options/types.js'
+import type { LimitsSpec, SandboxSpec } from '../options/types.js'
 import { debug } from './debug.js'
 
 /** What a sandbox's limits measured once it ended. */
@@ -18,19 +18,22 @@ export interface LimitsOutcome {
 }
 
 /**
- * The resource limits of one sandbox, from launch to teardown: its cgroup (created
- * before launch), the watchdog or pids-limit watch while it runs, and the counters
- * and removal after it ends.
+ * The resource limits of one sandbox, from launch to teardown: the cgroup they need
+ * (created by the launcher, adopted here before the plan is sent), the watchdog or
+ * pids-limit watch while it runs, and the counters and removal after it ends.
  */
 export class SandboxLimits {
+  /** The cgroup the sandbox needs, or `null` when no limit is enforced by a cgroup. */
+  readonly cgroupShape: CgroupShape | null
   readonly #spec: SandboxSpec
   readonly #enforcement: Enforcement
-  readonly #cgroup: SandboxCgroup | null
+  readonly #cgroupLimits: LimitsSpec
   readonly #watchdogLimits: { memoryBytes: number | null; pids: number | null } | null
+  #cgroup: SandboxCgroup | null = null
   #watchdog: Watchdog | null = null
   #pidsWatch: NodeJS.Timeout | undefined
 
-  /** Plans and creates the limits; throws `ERR_LIMIT_UNAVAILABLE` or `ERR_SETUP_FAILED`. */
+  /** Plans the limits; throws `ERR_LIMIT_UNAVAILABLE`. */
   constructor(spec: SandboxSpec) {
     this.#spec = spec
     const { memoryBytes, pids, cpus } = spec.limits
@@ -46,29 +49,28 @@ export class SandboxLimits {
     if (plan.watchdog) warnOnce(watchedLimits(plan.enforcement), discovery?.missing ?? null)
     // Only the limits a cgroup enforces are written; the watchdog keeps the others.
     const byCgroup = (name: 'memory' | 'pids') => plan.enforcement[name] !== 'watchdog'
-    const cgroupLimits = {
+    this.#cgroupLimits = {
       memoryBytes: byCgroup('memory') ? memoryBytes : null,
       pids: byCgroup('pids') ? pids : null,
       cpus,
     }
-    this.#cgroup =
+    this.cgroupShape =
       plan.usesCgroup && discovery?.bases
-        ? SandboxCgroup.create(discovery.bases, cgroupLimits)
+        ? cgroupShapeFor(discovery.bases, this.#cgroupLimits)
         : null
-    if (this.#cgroup && memoryBytes !== null && !this.#cgroup.isSwapCapped && hostHasSwap()) {
-      warnOnce(['swap'], null)
-    }
   }
 
   /**
-   * Opens the `cgroup.procs` files the sandbox's init enters before the command execs.
-   * They are opened here, with this process's credentials, because cgroup v2 checks a
-   * migration against the credentials the file was opened with: inside its user
-   * namespace the init could not write to a cgroup whose owner is not mapped there
-   * (root's sandboxes in a subtree delegated to someone else). The caller closes them.
+   * Takes over the cgroup the launcher made from {@link cgroupShape} and writes the limits
+   * into it; throws `ERR_SETUP_FAILED`. The sandbox's command has not started yet.
    */
-  openProcsFiles(): number[] {
-    return (this.#cgroup?.procsFiles ?? []).map((file) => openSync(file, 'w'))
+  adopt(cgroup: SandboxCgroup | null): void {
+    this.#cgroup = cgroup
+    if (!cgroup) return
+    cgroup.writeLimits(this.#cgroupLimits)
+    if (this.#spec.limits.memoryBytes !== null && !cgroup.isSwapCapped && hostHasSwap()) {
+      warnOnce(['swap'], null)
+    }
   }
 
   /** Starts watching a launched sandbox; `onExceeded` is called once a limit is crossed. */

@@ -1,20 +1,19 @@
-import { type ChildProcess, type StdioOptions, spawn as spawnChild } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
-import { closeSync } from 'node:fs'
 import { constants } from 'node:os'
 import type { Readable, Writable } from 'node:stream'
 import { InvalidOptionError, type SandboxError, SetupFailedError } from '../errors.js'
 import type { SandboxSpec, StdioSlot } from '../options/types.js'
-import { encodePlan, type HostFacts, planInit } from '../plan/init-plan.js'
-import { planLauncher } from '../plan/launcher.js'
+import { encodePlan, planInit } from '../plan/init-plan.js'
 import { readUsernsHostSettings } from '../probe/host-settings.js'
 import { resolveLauncherTools } from '../probe/tools.js'
-import { ControlLineReader } from './control-messages.js'
 import { debug, isDebugEnabled } from './debug.js'
 import { interpretEnding } from './ending.js'
 import { gatherHostFacts } from './host-facts.js'
+import { LauncherProcess, type LaunchShape } from './launcher-process.js'
 import { SandboxLimits } from './limits.js'
 import { formatCommand, type KilledBy, type SandboxResult } from './result.js'
+import { prepareSpare, takeSpare } from './spares.js'
 
 /** How a launch connects the command's standard streams. */
 export interface LaunchIo {
@@ -22,8 +21,6 @@ export interface LaunchIo {
   ipc: boolean
   serialization: 'json' | 'advanced'
 }
-
-const MAX_LAUNCHER_OUTPUT = 64 * 1024
 
 /**
  * A running sandbox, returned by {@link spawn}. Shaped like a `ChildProcess`: `stdin`,
@@ -47,8 +44,8 @@ export class SandboxProcess extends EventEmitter {
    */
   readonly result: Promise<SandboxResult>
 
+  readonly #launcher: LauncherProcess
   readonly #child: ChildProcess
-  readonly #control: ControlLineReader = new ControlLineReader()
   #killedBy: KilledBy | null = null
   #killedWith: NodeJS.Signals | null = null
   #hasEnded = false
@@ -57,51 +54,36 @@ export class SandboxProcess extends EventEmitter {
     super()
     const tools = resolveLauncherTools()
     const limits = new SandboxLimits(spec)
-    let host: HostFacts
-    let procsFds: number[] = []
+    const host = gatherHostFacts(spec, { enabled: io.ipc, serialization: io.serialization })
+    const plan = planInit(spec, host)
+    const shape: LaunchShape = {
+      network: spec.network,
+      stdio: io.stdio,
+      ipc: io.ipc,
+      serialization: io.serialization,
+      cgroup: limits.cgroupShape,
+    }
+    const launcher = takeSpare(shape) ?? LauncherProcess.start(shape, tools)
     try {
-      procsFds = limits.openProcsFiles()
-      host = gatherHostFacts(
-        spec,
-        { enabled: io.ipc, serialization: io.serialization },
-        procsFds.length,
-      )
+      limits.adopt(launcher.cgroup)
     } catch (error) {
-      for (const fd of procsFds) closeSync(fd)
-      void limits.finish()
+      void launcher.discard()
       throw error
     }
-    const plan = planInit(spec, host)
-    const launcher = planLauncher(spec.network, tools)
+    prepareSpare(shape, tools)
+    launcher.claim()
+    this.#launcher = launcher
+    this.#child = launcher.child
     this.command = formatCommand(spec.file, spec.args)
-    debug(`launch: ${formatCommand(launcher.file, launcher.args)}`)
     if (isDebugEnabled()) debug(`plan: ${plan.filter((token) => !token.includes('=')).join(' ')}`)
 
     const startedAt = performance.now()
-    this.#child = spawnChild(launcher.file, launcher.args, {
-      cwd: '/',
-      env: {},
-      stdio: launcherStdio(io, procsFds),
-      serialization: io.serialization,
-    })
-    for (const fd of procsFds) closeSync(fd)
+    launcher.sendPlan(encodePlan(plan))
     this.pid = this.#child.pid
     if (this.pid !== undefined) limits.watch(this.pid, (limit) => this.#terminate(limit))
     this.stdin = this.#child.stdin
     this.stdout = this.#child.stdout
     this.stderr = (this.#child.stdio[4] as Readable | null) ?? null
-
-    const control = this.#child.stdio[3] as unknown as (Readable & Writable) | null
-    const diagnostics = this.#child.stdio[2] as Readable | null
-    control?.on('error', () => {}) // the init may be gone before a kill request lands
-    control?.setEncoding('utf8')
-    control?.on('data', (chunk: string) => this.#control.push(chunk))
-    control?.write(encodePlan(plan))
-    let launcherOutput = ''
-    diagnostics?.setEncoding('utf8')
-    diagnostics?.on('data', (chunk: string) => {
-      if (launcherOutput.length < MAX_LAUNCHER_OUTPUT) launcherOutput += chunk
-    })
 
     if (io.ipc) {
       this.#child.on('message', (message) => this.emit('message', message))
@@ -113,58 +95,52 @@ export class SandboxProcess extends EventEmitter {
         ? undefined
         : setTimeout(() => this.#terminate('timeout'), spec.timeoutMs)
 
-    this.result = new Promise<SandboxResult>((resolve, reject) => {
-      this.#child.on('error', (error) => {
-        void limits.finish()
-        reject(
-          new SetupFailedError(
-            'launch',
-            `nsbox: could not start the launcher: ${error.message}. Run \`nsbox doctor\`.`,
-            { cause: error },
-          ),
+    this.result = launcher.ended.then(async (end) => {
+      this.#hasEnded = true
+      clearTimeout(timer)
+      const duration = performance.now() - startedAt
+      const measured = await limits.finish()
+      if (end.error) {
+        throw new SetupFailedError(
+          'launch',
+          `nsbox: could not start the launcher: ${end.error.message}. Run \`nsbox doctor\`.`,
+          { cause: end.error },
         )
-      })
-      this.#child.on('close', async (launcherExitCode, launcherSignal) => {
-        this.#hasEnded = true
-        clearTimeout(timer)
-        const duration = performance.now() - startedAt
-        const measured = await limits.finish()
-        const ending = interpretEnding(
-          {
-            file: spec.file,
-            messages: this.#control.messages,
-            launcherExitCode,
-            launcherSignal,
-            launcherOutput,
-            killedBy: this.#killedBy ?? measured.killedBy,
-            killedWith: this.#killedWith,
-            commandPath: spec.env.PATH,
-          },
-          readUsernsHostSettings,
-        )
-        debug(
-          `ended after ${duration.toFixed(1)} ms: ${JSON.stringify(ending)}, memoryPeak ${measured.memoryPeak ?? 'n/a'} bytes, cpuTime ${measured.cpuTime ?? 'n/a'} ms`,
-        )
-        if (ending instanceof Error) {
-          ;(ending as SandboxError).command = this.command
-          reject(ending)
-          return
-        }
-        const result: SandboxResult = {
-          command: this.command,
-          ...ending,
-          duration,
-          cpuTime: measured.cpuTime ?? this.#reportedCpuTime(),
-          memoryPeak: measured.memoryPeak,
-          pidsPeak: measured.pidsPeak,
-          enforcement: measured.enforcement,
-          stdout: '',
-          stderr: '',
-          truncated: false,
-        }
-        this.emit('exit', result)
-        resolve(result)
-      })
+      }
+      const ending = interpretEnding(
+        {
+          file: spec.file,
+          messages: launcher.control.messages,
+          launcherExitCode: end.code,
+          launcherSignal: end.signal,
+          launcherOutput: launcher.output,
+          killedBy: this.#killedBy ?? measured.killedBy,
+          killedWith: this.#killedWith,
+          commandPath: spec.env.PATH,
+        },
+        readUsernsHostSettings,
+      )
+      debug(
+        `ended after ${duration.toFixed(1)} ms: ${JSON.stringify(ending)}, memoryPeak ${measured.memoryPeak ?? 'n/a'} bytes, cpuTime ${measured.cpuTime ?? 'n/a'} ms`,
+      )
+      if (ending instanceof Error) {
+        ;(ending as SandboxError).command = this.command
+        throw ending
+      }
+      const result: SandboxResult = {
+        command: this.command,
+        ...ending,
+        duration,
+        cpuTime: measured.cpuTime ?? this.#reportedCpuTime(),
+        memoryPeak: measured.memoryPeak,
+        pidsPeak: measured.pidsPeak,
+        enforcement: measured.enforcement,
+        stdout: '',
+        stderr: '',
+        truncated: false,
+      }
+      this.emit('exit', result)
+      return result
     })
     // A caller that never awaits `result` must not crash its process with an unhandled rejection.
     this.result.catch(() => {})
@@ -207,18 +183,17 @@ export class SandboxProcess extends EventEmitter {
       this.#killedWith = 'SIGKILL'
       return this.#child.kill('SIGKILL')
     }
-    const control = this.#child.stdio[3] as unknown as Writable | null
-    return control?.write(`kill ${number}\n`) ?? false
+    return this.#launcher.requestSignal(number)
   }
 
   #reportedCpuTime(): number | null {
-    const report = this.#control.messages.find((message) => message.type === 'cpu')
+    const report = this.#launcher.control.messages.find((message) => message.type === 'cpu')
     return report?.type === 'cpu' ? report.milliseconds : null
   }
 
   #terminate(reason: KilledBy): void {
     // Once the init has reported how the command ended, a late limit changes nothing.
-    const hasCommandEnded = this.#control.messages.some(
+    const hasCommandEnded = this.#launcher.control.messages.some(
       (message) => message.type === 'exit' || message.type === 'signal',
     )
     if (this.#hasEnded || this.#killedBy || hasCommandEnded) return
@@ -226,23 +201,4 @@ export class SandboxProcess extends EventEmitter {
     debug(`killing the sandbox: ${reason}`)
     this.#child.kill('SIGKILL')
   }
-}
-
-function launcherStdio(io: LaunchIo, procsFds: readonly number[]): StdioOptions {
-  // fd 2 carries nsbox's own diagnostics and fd 3 the control socket; the command's
-  // stderr travels on fd 4 and the init moves it to fd 2 just before exec.
-  const [stdin, stdout, stderr] = io.stdio
-  const slots: StdioOptions = [
-    stdin === 'inherit' ? 0 : stdin,
-    stdout === 'inherit' ? 1 : stdout,
-    'pipe',
-    'pipe',
-    stderr === 'inherit' ? 2 : stderr,
-  ]
-  if (io.ipc) slots.push('ipc')
-  if (procsFds.length > 0) {
-    if (!io.ipc) slots.push('ignore')
-    slots.push(...procsFds)
-  }
-  return slots
 }

@@ -11,7 +11,6 @@ const host: HostFacts = {
   tmpBinds: [{ path: '/tmp/project', isDirectory: true }],
   hasDevShm: true,
   env: { PATH: '/usr/bin' },
-  cgroupProcsFds: [],
   filesystem: { readOnly: false, hide: [], rw: [], ro: [] },
 }
 
@@ -69,14 +68,6 @@ describe('planInit', () => {
     expect(tokens).not.toContain('user')
     expect(tokens).not.toContain('hold')
   })
-
-  it('enters the cgroup first, before anything is mounted or forked', () => {
-    const tokens = planInit(normalizeRunOptions('true', [], {}), {
-      ...host,
-      cgroupProcsFds: [6, 7],
-    })
-    expect(tokens.slice(10, 14)).toEqual(['cgroup', '6', 'cgroup', '7'])
-  })
 })
 
 describe('encodePlan', () => {
@@ -109,6 +100,14 @@ describe('planLauncher', () => {
         '/pkg/dist/inside/init.pl',
       ],
     })
+  })
+
+  it('hands the init the cgroup.procs descriptors it enters before the plan', () => {
+    expect(planLauncher('loopback', tools, [6, 7]).args.slice(-3)).toEqual([
+      '/pkg/dist/inside/init.pl',
+      '6',
+      '7',
+    ])
   })
 
   it('keeps the host network for network host only', () => {

@@ -23,18 +23,14 @@ export interface HostFacts {
   filesystem: FilesystemFacts
   /** Environment the command receives, after nsbox's own additions. */
   env: Record<string, string>
-  /**
-   * File descriptors, as the init sees them, of the sandbox's `cgroup.procs` files,
-   * opened by nsbox before launch (when the sandbox has a cgroup).
-   */
-  cgroupProcsFds: readonly number[]
 }
 
 /**
  * Turns a spec into the ordered list of steps the in-sandbox init carries out, as the
  * tokens it reads from its control socket. The order is the order the kernel needs:
- * enter the sandbox's cgroup, open what the tmpfs will hide, mount the tmpfs, bind those paths back, bring the
- * network up, set the hostname, then drop to the caller's uid and exec.
+ * open what the tmpfs will hide, mount the tmpfs, bind those paths back, bring the
+ * network up, set the hostname, then drop to the caller's uid and exec. (The init has
+ * entered the sandbox's cgroup before it reads the plan.)
  */
 export function planInit(spec: SandboxSpec, host: HostFacts): string[] {
   const { abi } = host
@@ -57,7 +53,6 @@ export function planInit(spec: SandboxSpec, host: HostFacts): string[] {
   const held: PathFact[] = [...host.tmpBinds, ...filesystem.rw, ...filesystem.ro]
   const bindFromHold = (fact: PathFact) =>
     tokens.push('bind', String(held.indexOf(fact)), fact.path, fact.isDirectory ? 'dir' : 'file')
-  for (const fd of host.cgroupProcsFds) tokens.push('cgroup', String(fd))
   for (const fact of held) tokens.push('hold', fact.path)
   tokens.push('tmpfs', HOST_TMP, `size=${spec.tmpSizeBytes},mode=1777`)
   for (const fact of host.tmpBinds) bindFromHold(fact)

@@ -1,5 +1,8 @@
+import { spawnSync } from 'node:child_process'
 import { SetupFailedError, UsernsBlockedError, type UsernsBlocker } from '../errors.js'
+import { namespaceFlags } from '../plan/launcher.js'
 import type { HostSupport } from '../probe/probe.js'
+import { resolveLauncherTools } from '../probe/tools.js'
 
 /** Why sandboxes cannot start on this host, as a test runner integration reports it. */
 export interface HostProblem {
@@ -9,6 +12,26 @@ export interface HostProblem {
   blockedBy: UsernsBlocker | 'missing-tool' | 'other' | null
   /** The command that fixes it, when one is known. */
   fix: string | null
+}
+
+/**
+ * Whether a sandbox's namespaces come up here, with Perl running inside them: a quick
+ * synchronous check (a few milliseconds) for integrations that must decide while their
+ * configuration loads. `true` is the usual answer; on `false`, `probe()` tells why.
+ */
+export function namespacesStartSync(): boolean {
+  try {
+    const { unshare, perl } = resolveLauncherTools()
+    const check = spawnSync(unshare, [...namespaceFlags('loopback'), perl, '-e', '1'], {
+      cwd: '/',
+      env: {},
+      stdio: 'ignore',
+      timeout: 20_000,
+    })
+    return check.status === 0
+  } catch {
+    return false
+  }
 }
 
 const USERNS_BLOCKERS: readonly string[] = [

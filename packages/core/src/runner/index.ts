@@ -13,6 +13,7 @@ export { fileKilledMessage } from './file-killed.js'
 export {
   type HostProblem,
   hostProblem,
+  namespacesStartSync,
   unsupportedHostError,
   warnUnsandboxed,
 } from './host-check.js'
