@@ -220,7 +220,9 @@ const ANALYSIS = `## Where the time goes
   calls of that setup take tens of microseconds each; starting Perl and compiling the init
   take about 2 ms, which is why a cold launch (\`NSBOX_SPARES=0\`) costs more than
   bubblewrap's. A spare launcher, started while the previous sandbox runs, has done that
-  part before the next launch asks for it; the CPU column shows the work is the same.
+  part before the next launch asks for it. The CPU column shows that the work stays the
+  same, about three times bubblewrap's: that, not latency, is what limits how many
+  sandboxes start per second when several start at once.
 - **With a memory cap.** Creating, filling in and removing the sandbox's cgroup costs a
   fraction of a millisecond. Moving the init into it costs an RCU grace period of the
   kernel (about 13 ms here) whenever no other cgroup move happened in the last few
