@@ -62,6 +62,10 @@ export class LauncherProcess {
     this.cgroup = shape.cgroup ? SandboxCgroup.create(shape.cgroup) : null
     let procsFds: number[] = []
     try {
+      // Opened here, with this process's credentials, for the init to write: cgroup v2
+      // checks a move against the credentials the file was opened with, and inside its
+      // user namespace the init could not open a cgroup whose owner is not mapped there
+      // (root's sandboxes in a subtree delegated to someone else).
       procsFds = (this.cgroup?.procsFiles ?? []).map((file) => openSync(file, 'w'))
       const launcher = planLauncher(
         shape.network,
