@@ -84,14 +84,15 @@ export function measureJest({ fileCount, rounds, maxWorkers, progress }) {
     cpSync(path.join(source, 'package.json'), path.join(copy, 'package.json'))
     cpSync(path.join(source, 'dist'), path.join(copy, 'dist'), { recursive: true })
   }
-  const runner = path.join(repositoryRoot, 'packages/jest-env')
-  const dependencies = Object.keys(
-    JSON.parse(readFileSync(path.join(runner, 'package.json'), 'utf8')).dependencies,
-  ).filter((name) => !name.startsWith('@nsbox/'))
-  for (const [name, from] of [
-    ...dependencies.map((name) => [name, `packages/jest-env/node_modules/${name}`]),
-    ['jest', 'node_modules/jest'],
-  ]) {
+  const dependencies = ['jest-env', 'core'].flatMap((name) =>
+    Object.keys(
+      JSON.parse(readFileSync(path.join(repositoryRoot, 'packages', name, 'package.json'), 'utf8'))
+        .dependencies ?? {},
+    )
+      .filter((dependency) => !dependency.startsWith('@nsbox/'))
+      .map((dependency) => [dependency, `packages/${name}/node_modules/${dependency}`]),
+  )
+  for (const [name, from] of [...dependencies, ['jest', 'node_modules/jest']]) {
     symlinkSync(
       realpathSync(path.join(repositoryRoot, from)),
       path.join(root, 'node_modules', name),

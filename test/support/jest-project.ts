@@ -26,10 +26,15 @@ const HELPERS = [
 ]
 const runnerPackage = path.join(repositoryRoot, 'packages/jest-env')
 const corePackage = path.join(repositoryRoot, 'packages/core')
-// The runner's own dependencies from npm (its @nsbox/core is copied next to it).
-const runnerDependencies = Object.keys(
-  JSON.parse(readFileSync(path.join(runnerPackage, 'package.json'), 'utf8')).dependencies,
-).filter((name) => !name.startsWith('@nsbox/'))
+// The dependencies from npm of nsbox's packages (they are copied next to each other),
+// with the package each is installed for.
+const npmDependencies = [runnerPackage, corePackage].flatMap((source) =>
+  Object.keys(
+    JSON.parse(readFileSync(path.join(source, 'package.json'), 'utf8')).dependencies ?? {},
+  )
+    .filter((name) => !name.startsWith('@nsbox/'))
+    .map((name) => ({ name, source })),
+)
 
 /** The Jest version the fixture projects run on. */
 export const jestVersion: string = JSON.parse(
@@ -106,10 +111,10 @@ export async function writeJestProject(
     cpSync(path.join(source, 'package.json'), path.join(copy, 'package.json'))
     cpSync(path.join(source, 'dist'), path.join(copy, 'dist'), { recursive: true })
   }
-  for (const dependency of runnerDependencies) {
+  for (const { name, source } of npmDependencies) {
     symlinkSync(
-      realpathSync(path.join(runnerPackage, 'node_modules', dependency)),
-      path.join(root, 'node_modules', dependency),
+      realpathSync(path.join(source, 'node_modules', name)),
+      path.join(root, 'node_modules', name),
     )
   }
   symlinkSync(jestPackage, path.join(root, 'node_modules/jest'))

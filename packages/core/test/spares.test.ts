@@ -4,6 +4,7 @@ import { sandboxCgroupsOf } from '../../../test/support/cgroups.js'
 import { waitForExit } from '../../../test/support/processes.js'
 import {
   describeWithSandboxes,
+  holdAsUser,
   probeAsUser,
   sparesAsUser,
 } from '../../../test/support/unprivileged.js'
@@ -94,6 +95,26 @@ await describeWithSandboxes('spare launchers with limits', () => {
       expect(exited.spareCgroups.length).toBeGreaterThan(0)
       expect(await waitForExit(exited.spares[0] ?? -1, 1000)).toBe(true)
       expect(sandboxCgroupsOf(exited.pid, parents)).toEqual([])
+    },
+  )
+
+  it.runIf(support?.cgroups.limits.memory.startsWith('cgroup'))(
+    "SIGTERM to a process with no handler of its own still removes its sandboxes' and spares' cgroups",
+    async () => {
+      const { helper, launcherPid, spareLauncherPids } = await holdAsUser(
+        'sh',
+        ['-c', 'echo ready; sleep 300'],
+        { memory: '64M' },
+      )
+      const helperPid = helper.pid ?? -1
+      expect(spareLauncherPids).toHaveLength(1)
+      expect(sandboxCgroupsOf(helperPid, parents)).toHaveLength(2)
+      helper.kill('SIGTERM')
+      expect((await helper).signal).toBe('SIGTERM')
+      for (const pid of [launcherPid, ...spareLauncherPids]) {
+        expect(await waitForExit(pid, 1000)).toBe(true)
+      }
+      expect(sandboxCgroupsOf(helperPid, parents)).toEqual([])
     },
   )
 })

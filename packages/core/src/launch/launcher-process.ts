@@ -157,6 +157,15 @@ export class LauncherProcess {
     for (const handle of this.#handles()) handle.ref()
   }
 
+  /**
+   * Ends the launcher and its sandbox at once and removes its cgroup, blocking: for a
+   * process that is exiting.
+   */
+  endNow(): void {
+    this.child.kill('SIGKILL')
+    this.cgroup?.removeNow()
+  }
+
   /** Ends an unused launcher and removes its cgroup. */
   async discard(): Promise<void> {
     this.claim() // so that a caller awaiting this keeps the process alive meanwhile

@@ -9,6 +9,7 @@ import { readUsernsHostSettings } from '../probe/host-settings.js'
 import { resolveLauncherTools } from '../probe/tools.js'
 import { debug, isDebugEnabled } from './debug.js'
 import { interpretEnding } from './ending.js'
+import { atProcessExit } from './exit-cleanup.js'
 import { gatherHostFacts } from './host-facts.js'
 import { LauncherProcess, type LaunchShape } from './launcher-process.js'
 import { SandboxLimits } from './limits.js'
@@ -64,9 +65,12 @@ export class SandboxProcess extends EventEmitter {
       cgroup: limits.cgroupShape,
     }
     const launcher = takeSpare(shape) ?? LauncherProcess.start(shape, tools)
+    // The sandbox would end with this process anyway; its cgroup has to be removed.
+    const forgetAtExit = launcher.cgroup ? atProcessExit(() => launcher.endNow()) : () => {}
     try {
       limits.adopt(launcher.cgroup)
     } catch (error) {
+      forgetAtExit()
       void launcher.discard()
       throw error
     }
@@ -98,6 +102,7 @@ export class SandboxProcess extends EventEmitter {
     this.result = launcher.ended.then(async (end) => {
       this.#hasEnded = true
       clearTimeout(timer)
+      forgetAtExit()
       const duration = performance.now() - startedAt
       const measured = await limits.finish()
       if (end.error) {

@@ -1,5 +1,6 @@
 import type { LauncherTools } from '../plan/launcher.js'
 import { debug } from './debug.js'
+import { atProcessExit } from './exit-cleanup.js'
 import { LauncherProcess, type LaunchShape, shapeKey } from './launcher-process.js'
 
 /** How long an unused spare launcher waits before it is ended. */
@@ -11,11 +12,12 @@ const MAX_SHAPES = 4
 interface Spare {
   launcher: LauncherProcess
   timer: NodeJS.Timeout
+  /** Cancels its removal when this process exits. */
+  forget: () => void
 }
 
 const spares = new Map<string, Spare>()
 let isEnabledHere = true
-let hasExitHook = false
 
 /**
  * Whether launches keep a spare launcher of their shape started ahead of need: unless
@@ -37,6 +39,7 @@ export function takeSpare(shape: LaunchShape): LauncherProcess | null {
   if (!spare) return null
   spares.delete(key)
   clearTimeout(spare.timer)
+  spare.forget()
   if (spare.launcher.isWaiting) return spare.launcher
   void spare.launcher.discard()
   return null
@@ -63,18 +66,17 @@ export function prepareSpare(shape: LaunchShape, tools: LauncherTools): void {
     if (spares.size >= MAX_SHAPES) retire(spares.keys().next().value as string)
     const timer = setTimeout(() => retire(key), SPARE_IDLE_MS)
     timer.unref()
-    spares.set(key, { launcher, timer })
-    if (!hasExitHook) {
-      hasExitHook = true
-      process.on('exit', endSparesNow)
-    }
+    // On exit the init ends by itself (its control socket closes), but its cgroup would
+    // stay behind; ended here, where no promise can be awaited, it goes too.
+    const forget = atProcessExit(() => launcher.endNow())
+    spares.set(key, { launcher, timer, forget })
   })
 }
 
 /**
  * Ends every spare launcher this process keeps and removes their cgroups. nsbox keeps
  * at most one unused launcher per kind of launch for 3 s after a launch, and ends them
- * when the process exits; call this to have none left at once, for example before a test
+ * when the process exits or a signal ends it; call this to have none left at once, for example before a test
  * checks that nothing of nsbox is running.
  *
  * @example
@@ -94,16 +96,6 @@ function retire(key: string): Promise<void> {
   if (!spare) return Promise.resolve()
   spares.delete(key)
   clearTimeout(spare.timer)
+  spare.forget()
   return spare.launcher.discard()
-}
-
-// On exit the spares' init processes end by themselves (their control socket closes),
-// but their cgroups would stay behind; end them here, where no promise can be awaited.
-function endSparesNow(): void {
-  for (const { launcher, timer } of spares.values()) {
-    clearTimeout(timer)
-    launcher.child.kill('SIGKILL')
-    launcher.cgroup?.removeNow()
-  }
-  spares.clear()
 }
