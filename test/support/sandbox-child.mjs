@@ -33,13 +33,14 @@ async function waitFor(read, isDone, withinMs) {
   return value
 }
 
-// The sandbox cgroup directories the init under launcher `pid` is in.
+// The sandbox cgroup directories (`nsbox-<pid>-<start time>-<n>`, not the `nsbox-host`
+// leaf of a delegated cgroup v2 subtree) the init under launcher `pid` has entered.
 function sandboxCgroupDirs(pid) {
   try {
     const init = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0]
     return readFileSync(`/proc/${init}/cgroup`, 'utf8')
       .split('\n')
-      .filter((line) => line.includes('/nsbox-'))
+      .filter((line) => /\/nsbox-\d+-\d+-\d+$/.test(line))
       .map((line) => {
         const [, controllers, cgroupPath] = line.split(':')
         return path.join('/sys/fs/cgroup', controllers.replace(/^name=/, ''), cgroupPath)
