@@ -116,10 +116,13 @@ if (request.mode === 'probe') {
   if (request.after === 'exit') {
     process.stdout.write(JSON.stringify(report))
   } else if (request.after === 'idle') {
-    const started = Date.now()
     report.launchersLeft = await waitFor(launchers, (pids) => pids.length === 0, 10_000)
-    report.idleMs = Date.now() - started
-    report.cgroupsLeft = spareCgroups.filter((dir) => existsSync(dir))
+    // Removed once the launcher has ended, a moment after its process is gone.
+    report.cgroupsLeft = await waitFor(
+      () => spareCgroups.filter((dir) => existsSync(dir)),
+      (dirs) => dirs.length === 0,
+      5000,
+    )
     process.stdout.write(JSON.stringify(report))
   } else {
     const dir = mkdtempSync(path.join(request.tmpParent, 'nsbox-spare-'))

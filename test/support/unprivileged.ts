@@ -191,7 +191,6 @@ export interface SparesReport {
   second?: RunReport & { stdout: string }
   launchersLeft?: number[]
   cgroupsLeft?: string[]
-  idleMs?: number
 }
 
 /**
