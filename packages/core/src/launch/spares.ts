@@ -4,7 +4,7 @@ import { atProcessExit } from './exit-cleanup.js'
 import { LauncherProcess, type LaunchShape, shapeKey } from './launcher-process.js'
 
 /** How long an unused spare launcher waits before it is ended. */
-export const SPARE_IDLE_MS = 3000
+const SPARE_IDLE_MS = 3000
 
 // One spare per shape, for this many shapes: a test run launches one or two shapes.
 const MAX_SHAPES = 4
@@ -23,7 +23,7 @@ let isEnabledHere = true
  * Whether launches keep a spare launcher of their shape started ahead of need: unless
  * `NSBOX_SPARES=0`, or a one-shot caller (the CLI) turned them off.
  */
-export function sparesEnabled(): boolean {
+function sparesEnabled(): boolean {
   return isEnabledHere && process.env.NSBOX_SPARES !== '0'
 }
 
