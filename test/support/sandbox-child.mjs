@@ -143,6 +143,12 @@ if (request.mode === 'probe') {
     await closeSpares()
     report.launchersLeft = launchers()
     report.cgroupsLeft = spareCgroups.filter((dir) => existsSync(dir))
+    // nsbox listens for SIGTERM only while it has a cgroup to remove (and a moment after).
+    report.sigtermListeners = await waitFor(
+      () => process.listenerCount('SIGTERM'),
+      (count) => count === 0,
+      3000,
+    )
     process.stdout.write(JSON.stringify(report))
   }
 } else if (request.mode === 'hold') {

@@ -191,6 +191,8 @@ export interface SparesReport {
   second?: RunReport & { stdout: string }
   launchersLeft?: number[]
   cgroupsLeft?: string[]
+  /** This process's SIGTERM listeners a moment after the spares were closed. */
+  sigtermListeners?: number
 }
 
 /**

@@ -82,6 +82,8 @@ await describeWithSandboxes('spare launchers with limits', () => {
       expect((report.second as { memoryPeak: number }).memoryPeak).toBeLessThanOrEqual(64 * MiB)
       expect(report.cgroupsLeft).toEqual([])
       expect(sandboxCgroupsOf(report.pid, parents)).toEqual([])
+      // The exit handlers that removed cgroups on a signal are gone with the last cgroup.
+      expect(report.sigtermListeners).toBe(0)
     },
   )
 

@@ -91,7 +91,7 @@ export class SandboxCgroup {
       for (const base of new Set(Object.values(bases.bases))) reapStaleCgroups(base)
       for (const dir of cgroup.#uniqueDirs()) mkdirSync(dir)
     } catch (error) {
-      cgroup.#removeNow()
+      cgroup.removeNow(1)
       throw cgroupError("create the sandbox's cgroup", error)
     }
     return cgroup
@@ -124,7 +124,16 @@ export class SandboxCgroup {
    * about to exit and cannot wait for a promise; `true` once it is gone.
    */
   removeNow(attempts = 200): boolean {
-    return this.#removeNow(attempts)
+    let isGone = false
+    for (let attempt = 0; attempt < attempts && !isGone; attempt++) {
+      if (attempt > 0) Atomics.wait(PAUSE, 0, 0, 1)
+      isGone = this.#uniqueDirs().every((dir) => {
+        if (tryRemoveCgroupDir(dir)) return true
+        killCgroupProcesses(dir)
+        return false
+      })
+    }
+    return isGone
   }
 
   /** Whether a fork has been refused because of `pids.max` so far. */
@@ -175,19 +184,6 @@ export class SandboxCgroup {
         return removeCgroupDir(dir)
       }),
     )
-  }
-
-  #removeNow(attempts = 1): boolean {
-    let isGone = false
-    for (let attempt = 0; attempt < attempts && !isGone; attempt++) {
-      if (attempt > 0) Atomics.wait(PAUSE, 0, 0, 1)
-      isGone = this.#uniqueDirs().every((dir) => {
-        if (tryRemoveCgroupDir(dir)) return true
-        killCgroupProcesses(dir)
-        return false
-      })
-    }
-    return isGone
   }
 
   // `max` in pids.events counts the forks pids.max refused.
