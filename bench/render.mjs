@@ -20,10 +20,15 @@ export function renderMarkdown({ machine, sections }) {
     const bwrap = ms(LAUNCHERS.bubblewrap)
     target('per sandbox: nsbox / bubblewrap', ms(LAUNCHERS.nsbox) / bwrap, 1.0)
     target('per sandbox, memory cap: nsbox / bubblewrap', ms(LAUNCHERS.nsboxMemory) / bwrap, 1.25)
+    target(
+      'per sandbox, untrusted: nsbox / bubblewrap strict',
+      ms(LAUNCHERS.nsboxUntrusted) / ms(LAUNCHERS.bubblewrapStrict),
+      1.5,
+    )
     const cpu = (name) => startup.cpu?.[name] && median(startup.cpu[name])
     parts.push(
       '## Per-sandbox cost\n',
-      "Sequential launches of `true` from one Node.js process; milliseconds per launch, median of the rounds. nsbox: `run('true')`, with and without `memory: '256M'`, and the same with no [spare launcher](how-it-works.md#spare-launchers) started ahead (`NSBOX_SPARES=0`). bubblewrap: `bwrap --unshare-all --die-with-parent --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp true`. Raw `unshare`: the same namespaces as nsbox with no setup at all (no private `/tmp`, no loopback, no uid drop), the floor any namespace launcher starts from. CPU per launch counts every process involved, the caller's own included: a spare moves the work of starting a sandbox ahead of the launch, it does not remove it.\n",
+      "Sequential launches of `true` from one Node.js process; milliseconds per launch, median of the rounds. nsbox: `run('true')`, with and without `memory: '256M'`, and the same with no [spare launcher](how-it-works.md#spare-launchers) started ahead (`NSBOX_SPARES=0`). With `seccomp: true`, and with `untrusted: true` (its whole preset: read-only filesystem, hidden home and socket places, minimal `/dev`, seccomp, limits in a cgroup). bubblewrap: `bwrap --unshare-all --die-with-parent --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp true`; strict, as docs/untrusted.md compares it: `bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --unshare-all --die-with-parent --new-session true`. Raw `unshare`: the same namespaces as nsbox with no setup at all (no private `/tmp`, no loopback, no uid drop), the floor any namespace launcher starts from. CPU per launch counts every process involved, the caller's own included: a spare moves the work of starting a sandbox ahead of the launch, it does not remove it.\n",
       table(
         ['launcher', 'ms per launch', 'vs bubblewrap', 'CPU ms per launch'],
         Object.keys(startup.samples).map((name) => [

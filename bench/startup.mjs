@@ -11,7 +11,10 @@ export const LAUNCHERS = {
   nsboxMemory: 'nsbox run() with memory cap',
   nsboxCold: 'nsbox run(), NSBOX_SPARES=0',
   nsboxColdMemory: 'nsbox run() with memory cap, NSBOX_SPARES=0',
+  nsboxSeccomp: 'nsbox run() with seccomp',
+  nsboxUntrusted: 'nsbox run() with untrusted',
   bubblewrap: 'bubblewrap',
+  bubblewrapStrict: 'bubblewrap, strict',
   unshare: 'raw unshare',
   spawn: 'plain spawn',
 }
@@ -31,6 +34,22 @@ export const BWRAP_ARGS = [
   '/tmp',
 ]
 
+/** bubblewrap's strict setup, the one docs/untrusted.md compares `untrusted` with. */
+export const BWRAP_STRICT_ARGS = [
+  '--ro-bind',
+  '/',
+  '/',
+  '--dev',
+  '/dev',
+  '--proc',
+  '/proc',
+  '--tmpfs',
+  '/tmp',
+  '--unshare-all',
+  '--die-with-parent',
+  '--new-session',
+]
+
 const quiet = { extendEnv: false, env: { PATH: '/usr/bin:/bin' }, cwd: '/' }
 
 const launchers = {
@@ -39,7 +58,10 @@ const launchers = {
   [LAUNCHERS.nsboxCold]: () => withoutSpares(() => run('true', [], quiet)),
   [LAUNCHERS.nsboxColdMemory]: () =>
     withoutSpares(() => run('true', [], { ...quiet, memory: '256M' })),
+  [LAUNCHERS.nsboxSeccomp]: () => run('true', [], { ...quiet, seccomp: true }),
+  [LAUNCHERS.nsboxUntrusted]: () => run('true', [], { ...quiet, untrusted: true }),
   [LAUNCHERS.bubblewrap]: () => spawnAndWait('bwrap', [...BWRAP_ARGS, 'true']),
+  [LAUNCHERS.bubblewrapStrict]: () => spawnAndWait('bwrap', [...BWRAP_STRICT_ARGS, 'true']),
   [LAUNCHERS.unshare]: () =>
     spawnAndWait('unshare', [
       '--user',
@@ -70,7 +92,8 @@ export async function hasBubblewrap() {
  * `perRound` launches (after 5 to warm up).
  */
 export async function measureStartup({ rounds, perRound, progress }) {
-  const names = Object.keys(launchers).filter((name) => name !== LAUNCHERS.bubblewrap || hasBwrap)
+  const needsBwrap = [LAUNCHERS.bubblewrap, LAUNCHERS.bubblewrapStrict]
+  const names = Object.keys(launchers).filter((name) => hasBwrap || !needsBwrap.includes(name))
   const samples = Object.fromEntries(names.map((name) => [name, []]))
   const cpu = Object.fromEntries(names.map((name) => [name, []]))
   for (let round = 1; round <= rounds; round++) {

@@ -3,7 +3,7 @@
 // Run it as an unprivileged user (not root) on a machine with bubblewrap installed. The
 // fork and memory bombs are not run under bubblewrap, which has no cap to stop them.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -30,6 +30,8 @@ const servers = await Promise.all(
   ),
 )
 const tcpPort = servers[3].address().port
+// A descriptor this process leaves open without O_CLOEXEC, as fd 9 of each launcher.
+const leakedFd = openSync(secret, 'r')
 const sleeper = spawn('sleep', ['120'], { stdio: 'ignore' })
 const hostEnv = {
   ...process.env,
@@ -106,6 +108,31 @@ const probes = [
     (out) => out.trim() === '',
   ],
   [
+    'write anything under /sys/fs/cgroup (its own limits)',
+    'find /sys/fs/cgroup -writable 2>/dev/null | head -n 1 | grep -q . && echo WRITABLE',
+    (out) => !out.includes('WRITABLE'),
+  ],
+  [
+    "read PID 1's memory or environment",
+    'cat /proc/1/environ >/dev/null 2>&1 && echo READ',
+    (out) => !out.includes('READ'),
+  ],
+  [
+    'see a terminal of the host in /dev/pts',
+    'ls /dev/pts | grep -v ptmx | grep -q . && echo SEEN',
+    (out) => !out.includes('SEEN'),
+  ],
+  [
+    'read a descriptor the caller left open',
+    'cat /proc/self/fd/9 2>/dev/null',
+    (out) => !out.includes('the secret'),
+  ],
+  [
+    'create a user namespace',
+    'unshare --user true 2>/dev/null && echo CREATED',
+    (out) => !out.includes('CREATED'),
+  ],
+  [
     'fill /tmp with 200 MB',
     'dd if=/dev/zero of=/tmp/fill bs=1M count=200 2>/dev/null && echo FILLED',
     (out) => !out.includes('FILLED'),
@@ -118,6 +145,18 @@ const run = (launcher, command) =>
     const child = spawn(launcher[0], [...launcher.slice(1), 'sh', '-c', command], {
       env: hostEnv,
       timeout: 30_000,
+      stdio: [
+        'pipe',
+        'pipe',
+        'pipe',
+        'ignore',
+        'ignore',
+        'ignore',
+        'ignore',
+        'ignore',
+        'ignore',
+        leakedFd,
+      ],
     })
     let output = ''
     child.stdout.on('data', (chunk) => (output += chunk))

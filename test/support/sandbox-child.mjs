@@ -1,5 +1,6 @@
 // Runs as the unprivileged test user: carries out one request against the built
 // @nsbox/core and reports on stdout as JSON.
+import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -40,15 +41,31 @@ function sandboxCgroupDirs(pid) {
     const init = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0]
     return readFileSync(`/proc/${init}/cgroup`, 'utf8')
       .split('\n')
-      .filter((line) => /\/nsbox-\d+-\d+-\d+$/.test(line))
+      .filter((line) => /\/nsbox-\d+-\d+-\d+\/command$/.test(line))
       .map((line) => {
+        // The init lives in the sandbox cgroup's `command` child; the limits sit one up.
         const [, controllers, cgroupPath] = line.split(':')
-        return path.join('/sys/fs/cgroup', controllers.replace(/^name=/, ''), cgroupPath)
+        const dir = path.dirname(cgroupPath)
+        return path.join('/sys/fs/cgroup', controllers.replace(/^name=/, ''), dir)
       })
   } catch {
     return []
   }
 }
+
+// KEYCTL_READ of the session keyring (the ids of its keys), then KEYCTL_DESCRIBE of each:
+// one "type;uid;gid;perm;description" line per key.
+const LIST_SESSION_KEYS = `
+my ($keyctl) = @ARGV;
+my $list = "\\0" x 4096;
+my $size = syscall($keyctl, 11, -3, $list, length $list);
+die "keyctl(KEYCTL_READ): $!\\n" if $size < 0;
+for my $id (unpack('l*', substr($list, 0, $size))) {
+  my $description = "\\0" x 4096;
+  my $length = syscall($keyctl, 6, $id, $description, length $description);
+  print substr($description, 0, $length - 1), "\\n" if $length > 0;
+}
+`
 
 function errorReport(error) {
   return {
@@ -174,6 +191,18 @@ if (request.mode === 'probe') {
     process.stdout.write(`ready ${sandbox.pid} ${spares.join(',')}\n`)
     setInterval(() => {}, 60_000)
   }
+} else if (request.mode === 'keyring') {
+  // Started by a wrapper that gave this process a session keyring of its own holding one
+  // key (NSBOX_TEST_KEY_ID): a sandbox, then what that keyring holds afterwards.
+  const keyId = process.env.NSBOX_TEST_KEY_ID ?? ''
+  const args = request.args.map((arg) => arg.replaceAll('{key id}', keyId))
+  const report = await run(request.file, args, request.options).catch(errorReport)
+  const listing = execFileSync('perl', ['-e', LIST_SESSION_KEYS, String(request.keyctl)], {
+    encoding: 'utf8',
+  })
+  process.stdout.write(
+    JSON.stringify({ report, keyId: Number(keyId), sessionKeys: listing.split('\n').filter(Boolean) }),
+  )
 } else {
   throw new Error(`unknown mode ${request.mode}`)
 }

@@ -1,4 +1,4 @@
-import { accessSync, constants, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import { accessSync, constants, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { debug } from '../launch/debug.js'
 
@@ -38,8 +38,24 @@ export function cgroupProcesses(dir: string): number[] {
 }
 
 /**
- * Kills every process in a cgroup: `cgroup.kill` where the kernel has it (v2, 5.14+),
- * else SIGKILL to each PID until none is left (new ones may fork meanwhile).
+ * A cgroup and every cgroup below it, deepest first: the order they can be removed in.
+ * A sandbox may have made child cgroups of its own (in a cgroup namespace it created).
+ */
+export function cgroupTree(dir: string): string[] {
+  let children: string[]
+  try {
+    children = readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => `${dir}/${entry.name}`)
+  } catch {
+    return []
+  }
+  return [...children.flatMap(cgroupTree), dir]
+}
+
+/**
+ * Kills every process in a cgroup and below it: `cgroup.kill` where the kernel has it
+ * (v2, 5.14+), else SIGKILL to each PID until none is left (new ones may fork meanwhile).
  */
 export function killCgroupProcesses(dir: string): void {
   try {
@@ -49,7 +65,7 @@ export function killCgroupProcesses(dir: string): void {
     // cgroup v1, or a kernel older than 5.14
   }
   for (let round = 0; round < 100; round++) {
-    const pids = cgroupProcesses(dir)
+    const pids = cgroupTree(dir).flatMap(cgroupProcesses)
     if (pids.length === 0) return
     for (const pid of pids) {
       try {
@@ -61,7 +77,7 @@ export function killCgroupProcesses(dir: string): void {
   }
 }
 
-/** Removes a cgroup directory, waiting for its killed processes to be gone. */
+/** Removes a cgroup and the cgroups below it, waiting for their killed processes to be gone. */
 export async function removeCgroupDir(dir: string): Promise<boolean> {
   for (let attempt = 0; attempt < 200; attempt++) {
     if (tryRemoveCgroupDir(dir)) return true
@@ -72,13 +88,15 @@ export async function removeCgroupDir(dir: string): Promise<boolean> {
   return false
 }
 
-/** One attempt at removing a cgroup directory; `true` when it is gone. */
+/** One attempt at removing a cgroup and the cgroups below it; `true` when all are gone. */
 export function tryRemoveCgroupDir(dir: string): boolean {
-  try {
-    rmdirSync(dir)
-    debug(`cgroup: removed ${dir}`)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ENOENT'
-  }
+  return cgroupTree(dir).every((each) => {
+    try {
+      rmdirSync(each)
+      debug(`cgroup: removed ${each}`)
+      return true
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ENOENT'
+    }
+  })
 }

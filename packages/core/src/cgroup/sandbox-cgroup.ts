@@ -4,6 +4,7 @@ import { SetupFailedError } from '../errors.js'
 import type { LimitsSpec } from '../options/types.js'
 import { type CgroupUsage, parseKeyedCounters, planCgroupWrites } from '../plan/cgroup-writes.js'
 import {
+  cgroupTree,
   killCgroupProcesses,
   readCgroupFile,
   removeCgroupDir,
@@ -60,9 +61,17 @@ export function cgroupShapeFor(bases: CgroupBases, limits: LimitsSpec): CgroupSh
 }
 
 /**
+ * The cgroup the sandbox's processes live in, a child of the one that holds its limits.
+ * A process can only ever reach its own cgroup and those below it (through a cgroup
+ * namespace and a cgroupfs mount of its own), so the limits stay out of its reach.
+ */
+export const COMMAND_CGROUP = 'command'
+
+/**
  * One sandbox's cgroup: created before launch, entered by the sandbox's init before the
  * command execs, given its limits once the sandbox's options are known, then read and
- * removed after the sandbox has ended.
+ * removed after the sandbox has ended. The limits sit on the sandbox's cgroup, its
+ * processes in {@link COMMAND_CGROUP} below it.
  */
 export class SandboxCgroup {
   readonly backend: CgroupBackend
@@ -75,7 +84,7 @@ export class SandboxCgroup {
   private constructor(backend: CgroupBackend, dirs: Partial<Record<CgroupController, string>>) {
     this.backend = backend
     this.#dirs = dirs
-    this.procsFiles = this.#uniqueDirs().map((dir) => `${dir}/cgroup.procs`)
+    this.procsFiles = this.#uniqueDirs().map((dir) => `${dir}/${COMMAND_CGROUP}/cgroup.procs`)
   }
 
   /** Creates a sandbox cgroup, with no limits yet; throws `ERR_SETUP_FAILED`. */
@@ -89,7 +98,10 @@ export class SandboxCgroup {
     const cgroup = new SandboxCgroup(bases.backend, dirs)
     try {
       for (const base of new Set(Object.values(bases.bases))) reapStaleCgroups(base)
-      for (const dir of cgroup.#uniqueDirs()) mkdirSync(dir)
+      for (const dir of cgroup.#uniqueDirs()) {
+        mkdirSync(dir)
+        mkdirSync(`${dir}/${COMMAND_CGROUP}`)
+      }
     } catch (error) {
       cgroup.removeNow(1)
       throw cgroupError("create the sandbox's cgroup", error)
@@ -149,11 +161,11 @@ export class SandboxCgroup {
       const text = readCgroupFile(file)
       return text === null || !/^\d+\s*$/.test(text) ? null : Number(text)
     }
-    const oomCounters = memory
-      ? parseKeyedCounters(
-          readCgroupFile(`${memory}/${isV2 ? 'memory.events' : 'memory.oom_control'}`) ?? '',
-        )
-      : new Map<string, number>()
+    // cgroup v1 counts an OOM kill in the victim's own cgroup, which may be one the
+    // sandbox made below its own: add up the whole tree.
+    const oomKills = memory
+      ? sumOverTree(memory, isV2 ? 'memory.events' : 'memory.oom_control', 'oom_kill')
+      : 0
     let cpuTimeMs: number | null = null
     if (isV2 && cpu) {
       const usec = parseKeyedCounters(readCgroupFile(`${cpu}/cpu.stat`) ?? '').get('usage_usec')
@@ -163,7 +175,7 @@ export class SandboxCgroup {
       cpuTimeMs = nanoseconds === null ? null : nanoseconds / 1e6
     }
     return {
-      oomKills: oomCounters.get('oom_kill') ?? 0,
+      oomKills,
       pidsLimitHits: this.#pidsLimitHits(),
       memoryPeakBytes: memory
         ? readNumber(`${memory}/${isV2 ? 'memory.peak' : 'memory.max_usage_in_bytes'}`)
@@ -186,14 +198,22 @@ export class SandboxCgroup {
     )
   }
 
-  // `max` in pids.events counts the forks pids.max refused.
+  // `max` in pids.events counts the forks pids.max refused, in the forking process's cgroup.
   #pidsLimitHits(): number {
     const dir = this.#dirs.pids
-    if (!dir) return 0
-    return parseKeyedCounters(readCgroupFile(`${dir}/pids.events`) ?? '').get('max') ?? 0
+    return dir ? sumOverTree(dir, 'pids.events', 'max') : 0
   }
 
   #uniqueDirs(): string[] {
     return [...new Set(Object.values(this.#dirs))]
   }
+}
+
+// A keyed counter added up over a cgroup and every cgroup below it.
+function sumOverTree(dir: string, file: string, key: string): number {
+  let total = 0
+  for (const each of cgroupTree(dir)) {
+    total += parseKeyedCounters(readCgroupFile(`${each}/${file}`) ?? '').get(key) ?? 0
+  }
+  return total
 }

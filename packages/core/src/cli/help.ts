@@ -40,19 +40,26 @@ Options:
   --rw PATH         keep PATH writable, also under --read-only or inside a
                     hidden directory (repeatable)
   --hide PATH       hide PATH: an empty directory or an empty file in its place;
-                    symbolic links are resolved first (repeatable)
+                    symbolic links are resolved first, except ones in a
+                    directory you can write, which are refused (repeatable)
   --read-only       make the whole filesystem read-only, except the private
                     /tmp and /dev/shm and the --rw paths
   --clear-env       start from an empty environment, keeping only PATH, HOME,
                     USER, LOGNAME, LANG, LC_ALL, TZ and TERM
   --env KEY=VALUE   set a variable for COMMAND (repeatable)
+  --seccomp         deny system calls sandboxed code has no business making
+                    (new user namespaces, mount, ptrace, keyrings, bpf,
+                    io_uring, TIOCSTI...); --no-seccomp turns it off
   --untrusted       the preset for code you do not trust; each value can be
                     overridden by passing its flag too:
-                      --network none --read-only --clear-env --pids 128
-                      --memory 512M --timeout 60s --tmp-size 64M, output kept
-                      up to 1M (with --json), your home directory hidden, and
-                      every filesystem UNIX socket outside --rw paths hidden
-                      (ssh-agent, Docker, Podman, D-Bus, X11...)
+                      --network none --read-only --seccomp --clear-env
+                      --pids 128 --memory 512M --timeout 60s --tmp-size 64M,
+                      output kept up to 1M (with --json), your home directory
+                      hidden, /run, /var/run, /var/tmp and $XDG_RUNTIME_DIR
+                      hidden (what COMMAND and --cwd need there comes back),
+                      every other UNIX socket outside --rw paths hidden, a
+                      minimal /dev, and only the exact paths COMMAND needs
+                      bound back from /tmp
   -h, --help        show this help
 
 Exit status: COMMAND's own, or 128+N when signal N ended it. When nsbox ended it

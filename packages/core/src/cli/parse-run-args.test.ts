@@ -65,6 +65,17 @@ describe('parseRunArgs', () => {
     expect(() => parseRunArgs(['--env', 'NOVALUE', '--', 'true'])).toThrowError(/KEY=VALUE/)
   })
 
+  it('turns the seccomp filter on or off, never both', () => {
+    expect(parseRunArgs(['--seccomp', '--', 'true']).options).toEqual({ seccomp: true })
+    expect(parseRunArgs(['--untrusted', '--no-seccomp', '--', 'true']).options).toEqual({
+      untrusted: true,
+      seccomp: false,
+    })
+    expect(() => parseRunArgs(['--seccomp', '--no-seccomp', '--', 'true'])).toThrowError(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTION', option: 'seccomp' }),
+    )
+  })
+
   it('refuses unknown flags, a missing command and non-numeric counts', () => {
     expect(() => parseRunArgs(['--netwrk', 'none', '--', 'true'])).toThrowError(
       /nsbox run: Unknown option '--netwrk'/,

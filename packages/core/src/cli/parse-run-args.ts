@@ -49,6 +49,14 @@ export function parseRunArgs(argv: readonly string[]): RunCommandLine {
   if (values.hide !== undefined) options.hide = values.hide
   if (values['read-only']) options.readOnly = true
   if (values['clear-env']) options.clearEnv = true
+  if (values.seccomp && values['no-seccomp']) {
+    throw new InvalidOptionError(
+      'seccomp',
+      'nsbox run: --seccomp and --no-seccomp contradict each other; pass one.',
+    )
+  }
+  if (values.seccomp) options.seccomp = true
+  if (values['no-seccomp']) options.seccomp = false
   if (values.untrusted) options.untrusted = true
   if (values.env !== undefined) options.env = parseEnvFlags(values.env)
   return { help: false, json: values.json ?? false, file, args, options }
@@ -74,6 +82,8 @@ function parseFlags(flags: readonly string[]) {
       hide: { type: 'string', multiple: true },
       'read-only': { type: 'boolean' },
       'clear-env': { type: 'boolean' },
+      seccomp: { type: 'boolean' },
+      'no-seccomp': { type: 'boolean' },
       env: { type: 'string', multiple: true },
       untrusted: { type: 'boolean' },
       json: { type: 'boolean' },

@@ -62,11 +62,18 @@ for my $fd (@ARGV) {
 }
 
 my @plan = read_plan();
-shift(@plan) eq 'nsbox-plan-1' or exit 124;
+shift(@plan) eq 'nsbox-plan-2' or exit 124;
 
-# System call numbers and O_PATH differ between architectures; the parent knows ours.
+# System call numbers and open flags differ between architectures; the parent knows ours.
 my ($SYS_mount, $SYS_sethostname, $SYS_unshare, $SYS_prctl, $SYS_setsid,
-    $SYS_rt_sigprocmask, $SYS_signalfd4, $SYS_exit_group, $O_PATH) = splice(@plan, 0, 9);
+    $SYS_rt_sigprocmask, $SYS_signalfd4, $SYS_exit_group, $SYS_keyctl, $SYS_fcntl,
+    $SYS_close_range, $O_PATH, $O_NOFOLLOW) = map { 0 + $_ } splice(@plan, 0, 13);
+
+# Not dumpable: the command runs as the same host uid as this PID 1, and would otherwise
+# be allowed to ptrace it, read /proc/1/mem or take its control socket with
+# pidfd_getfd(2). The command's own exec makes it dumpable again.
+my $PR_SET_DUMPABLE = 4;
+syscall($SYS_prctl, $PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 or fail('dumpable');
 
 my $MS_RDONLY = 1;
 my $MS_NOSUID = 2;
@@ -85,8 +92,18 @@ my %KEPT_MOUNT_FLAGS = (
   noatime => $MS_NOATIME, nodiratime => $MS_NODIRATIME, relatime => $MS_RELATIME,
 );
 my $CLONE_NEWUSER = 0x10000000;
+# What a command that runs as root gets of its own: namespaces its user namespace owns, in
+# which every mount it inherits is locked to it.
+my $CLONE_ROOT_NAMESPACES = 0x10000000 | 0x00020000 | 0x04000000 | 0x08000000; # user ns uts ipc
 my $PR_SET_NO_NEW_PRIVS = 38;
 my $PR_SET_SECUREBITS = 28;
+my $PR_SET_SECCOMP = 22;
+my $SECCOMP_MODE_FILTER = 2;
+my $KEYCTL_JOIN_SESSION_KEYRING = 1;
+my $CLOSE_RANGE_CLOEXEC = 4;
+my $F_SETFD = 2;
+my $FD_CLOEXEC = 1;
+my $EDQUOT = 122;
 my $SIGCHLD_MASK = pack('Q', 1 << 16);
 my $EMPTY_MASK = pack('Q', 0);
 
@@ -101,6 +118,23 @@ sub bind_mount {
   my $none = '';
   syscall($SYS_mount, $source, $target, $none, 0 + ($MS_BIND | $MS_REC), 0) == 0;
 }
+
+# Opens $path without following a symbolic link in any part of it: the parent resolved
+# every path, so a link found now was planted since (by another sandbox of this user).
+# Mounts then go through /proc/self/fd, so that nothing is looked up twice.
+sub open_exact {
+  my ($path, $step) = @_;
+  sysopen(my $handle, $path, $O_PATH | $O_NOFOLLOW) or fail($step);
+  my $found = readlink('/proc/self/fd/' . fileno($handle)) // '';
+  my @stat = stat($handle);
+  if ($found ne $path || !@stat || ($stat[2] & 0170000) == 0120000) {
+    $! = 40;    # ELOOP
+    fail($step);
+  }
+  return $handle;
+}
+
+sub fd_path { '/proc/self/fd/' . fileno($_[0]) }
 
 # The mounts of this mount namespace, in mount order: [mount point, per-mount options].
 sub read_mounts {
@@ -125,6 +159,12 @@ sub remount_read_only {
   return 1 if syscall($SYS_mount, $none, $point, $none, 0 + $flags, 0) == 0;
   # A mount the host made read-only may refuse the remount; it is read-only already.
   return ",$options," =~ /,ro,/;
+}
+
+sub remount_exact_read_only {
+  my ($point) = @_;
+  my $handle = open_exact($point, "read-only $point");
+  remount_read_only(fd_path($handle), options_of($point)) or fail("read-only $point");
 }
 
 sub options_of {
@@ -178,16 +218,18 @@ my @held;
 my $empty_file = '/tmp/.nsbox-empty';
 my (@exec_argv, @exec_env, $exec_cwd, $map_uid, $map_gid);
 
+my ($keep_ipc_fd, $seccomp_filter, $user_mode);
+
 while (@plan) {
   my $op = shift @plan;
   if ($op eq 'hold') {
     my $path = shift @plan;
-    sysopen(my $handle, $path, 0 + $O_PATH) or fail("hold $path");
-    push @held, $handle;
+    push @held, open_exact($path, "hold $path");
   } elsif ($op eq 'tmpfs') {
     my ($target, $options) = splice(@plan, 0, 2);
     my $type = 'tmpfs';
-    mount_fs($type, $target, $type, $MS_NOSUID | $MS_NODEV, $options) or fail("tmpfs $target");
+    my $handle = open_exact($target, "tmpfs $target");
+    mount_fs($type, fd_path($handle), $type, $MS_NOSUID | $MS_NODEV, $options) or fail("tmpfs $target");
   } elsif ($op eq 'bind') {
     my ($index, $target, $kind) = splice(@plan, 0, 3);
     my $handle = $held[$index];
@@ -198,7 +240,8 @@ while (@plan) {
       open(my $placeholder, '>>', $target) or fail("bind $target");
       close $placeholder;
     }
-    bind_mount('/proc/self/fd/' . fileno($handle), $target) or fail("bind $target");
+    my $target_handle = open_exact($target, "bind $target");
+    bind_mount(fd_path($handle), fd_path($target_handle)) or fail("bind $target");
   } elsif ($op eq 'hidefile') {
     # An empty file of the private /tmp, bound over the file to hide; the empty file's
     # own name is removed once the plan is done.
@@ -207,12 +250,39 @@ while (@plan) {
       open(my $empty, '>', $empty_file) or fail("hide $target");
       close $empty;
     }
-    bind_mount($empty_file, $target) or fail("hide $target");
-  } elsif ($op eq 'readonly') {
+    my $target_handle = open_exact($target, "hide $target");
+    bind_mount($empty_file, fd_path($target_handle)) or fail("hide $target");
+  } elsif ($op eq 'mkdir') {
+    make_path(shift @plan);
+  } elsif ($op eq 'devpts') {
+    # A devpts of its own: no terminal of the host is in it, and its ptmx makes new ones.
     my $target = shift @plan;
-    remount_read_only($target, options_of($target)) or fail("read-only $target");
+    make_path($target);
+    my $type = 'devpts';
+    mount_fs($type, $target, $type, $MS_NOSUID | $MS_NOEXEC, 'newinstance,ptmxmode=0666,mode=620')
+      or fail("devpts $target");
+  } elsif ($op eq 'symlink') {
+    my ($link_target, $link) = splice(@plan, 0, 2);
+    symlink($link_target, $link) or fail("symlink $link");
+  } elsif ($op eq 'readonly') {
+    remount_exact_read_only(shift @plan);
+  } elsif ($op eq 'readonly-bind') {
+    # A path of /proc that is no mount of its own: bound onto itself, then made read-only.
+    my $target = shift @plan;
+    next unless -e $target;
+    my $handle = open_exact($target, "read-only $target");
+    bind_mount(fd_path($handle), fd_path($handle)) or fail("read-only $target");
+    remount_exact_read_only($target);
+  } elsif ($op eq 'readonly-tree') {
+    # The mount at $root and every mount below it, such as each cgroup v1 hierarchy.
+    my $root = shift @plan;
+    for my $mount (read_mounts()) {
+      my ($point, $options) = @$mount;
+      next unless $point eq $root || index($point, "$root/") == 0;
+      remount_read_only($point, $options) or fail("read-only $point");
+    }
   } elsif ($op eq 'readonly-all') {
-    # Every mount but /proc, the private /tmp and /dev/shm themselves (what is bound
+    # Every mount but /proc, the sandbox's own mounts (its /tmp, /dev/shm; what is bound
     # back into /tmp turns read-only too), and the writable paths with what is below them.
     my @own = splice(@plan, 0, shift @plan);
     my @writable = splice(@plan, 0, shift @plan);
@@ -229,7 +299,11 @@ while (@plan) {
     my $name = shift @plan;
     syscall($SYS_sethostname, $name, length $name) == 0 or fail('hostname');
   } elsif ($op eq 'user') {
-    ($map_uid, $map_gid) = splice(@plan, 0, 2);
+    ($user_mode, $map_uid, $map_gid) = splice(@plan, 0, 3);
+  } elsif ($op eq 'keep-fd') {
+    $keep_ipc_fd = shift @plan;
+  } elsif ($op eq 'seccomp') {
+    $seccomp_filter = pack('H*', shift @plan);
   } elsif ($op eq 'cwd') {
     $exec_cwd = shift @plan;
   } elsif ($op eq 'env') {
@@ -244,6 +318,35 @@ while (@plan) {
 }
 close $_ for @held;
 unlink $empty_file;
+
+# The caller's session keyring holds its secrets (and a key planted there would outlive
+# the sandbox): the command gets an empty one. Past the user's key quota, sandboxes share
+# one keyring of nsbox's instead, still not the caller's.
+sub join_fresh_session_keyring {
+  return if syscall($SYS_keyctl, $KEYCTL_JOIN_SESSION_KEYRING, 0) >= 0;
+  return if $! == 38;    # ENOSYS: a kernel without keyrings shares none
+  if ($! == $EDQUOT) {
+    my $shared = 'nsbox';
+    return if syscall($SYS_keyctl, $KEYCTL_JOIN_SESSION_KEYRING, $shared) >= 0;
+  }
+  fail('keyring');
+}
+
+# Only stdio, and the IPC channel when there is one, reach the command: every other
+# descriptor, such as one the caller left open without O_CLOEXEC, closes at exec.
+sub close_inherited_fds {
+  if (syscall($SYS_close_range, 3, 0xFFFFFFFF, $CLOSE_RANGE_CLOEXEC) != 0) {
+    # Kernels before 5.11.
+    opendir(my $fds, '/proc/self/fd') or fail('close fds');
+    for my $fd (grep { /^\d+$/ && $_ > 2 } readdir $fds) {
+      syscall($SYS_fcntl, 0 + $fd, $F_SETFD, $FD_CLOEXEC);
+    }
+    closedir $fds;
+  }
+  if (defined $keep_ipc_fd) {
+    syscall($SYS_fcntl, 0 + $keep_ipc_fd, $F_SETFD, 0) == 0 or fail('ipc fd');
+  }
+}
 
 # Learn about child exits through a signalfd: a SIGCHLD that arrives while the
 # loop below is busy is never lost, and no signal handler is involved.
@@ -262,19 +365,20 @@ my $command_pid = fork();
 fail('fork') unless defined $command_pid;
 
 if ($command_pid == 0) {
-  if (defined $map_uid) {
-    # A nested user namespace in which the caller's own uid and gid are mapped:
-    # the command runs as itself, and execve() clears every capability.
-    syscall($SYS_unshare, $CLONE_NEWUSER) == 0 or fail('user namespace');
-    write_file('/proc/self/uid_map', "$map_uid 0 1\n") or fail('uid_map');
-    write_file('/proc/self/setgroups', "deny\n") or fail('setgroups');
-    write_file('/proc/self/gid_map', "$map_gid 0 1\n") or fail('gid_map');
-    # A root caller stays uid 0 here; SECBIT_NOROOT (locked) keeps execve() from
-    # handing it capabilities all the same.
-    syscall($SYS_prctl, $PR_SET_SECUREBITS, 3, 0, 0, 0) == 0 or fail('securebits') if $map_uid == 0;
-  }
+  # A nested user namespace in which the command runs: it owns none of the sandbox's
+  # mounts, so the command cannot undo them, whatever its uid there.
+  my $namespaces = $user_mode eq 'root' ? $CLONE_ROOT_NAMESPACES : $CLONE_NEWUSER;
+  syscall($SYS_unshare, $namespaces) == 0 or fail('user namespace');
+  write_file('/proc/self/uid_map', "$map_uid 0 1\n") or fail('uid_map');
+  write_file('/proc/self/setgroups', "deny\n") or fail('setgroups');
+  write_file('/proc/self/gid_map', "$map_gid 0 1\n") or fail('gid_map');
+  # A root caller stays uid 0 in the default mode; SECBIT_NOROOT (locked) keeps execve()
+  # from handing it capabilities all the same.
+  syscall($SYS_prctl, $PR_SET_SECUREBITS, 3, 0, 0, 0) == 0 or fail('securebits')
+    if $map_uid == 0 && $user_mode eq 'self';
   syscall($SYS_prctl, $PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 or fail('no_new_privs');
   syscall($SYS_setsid) >= 0 or fail('setsid');
+  join_fresh_session_keyring();
   syscall($SYS_rt_sigprocmask, 2, $EMPTY_MASK, 0, 8) == 0 or fail('sigprocmask');
   if (defined $exec_cwd) {
     chdir($exec_cwd) or fail("cwd $exec_cwd");
@@ -282,7 +386,13 @@ if ($command_pid == 0) {
   open(STDERR, '>&', $COMMAND_STDERR_FD) or fail('stderr');
   open(my $command_stderr, '<&=', $COMMAND_STDERR_FD);
   close $command_stderr;
-  fcntl($control, 2, 1);    # F_SETFD FD_CLOEXEC: the command never sees fd 3
+  close_inherited_fds();
+  if (defined $seccomp_filter) {
+    # struct sock_fprog: the instruction count, then a pointer to the instructions.
+    my $filter_program = pack('S x![P] P', length($seccomp_filter) / 8, $seccomp_filter);
+    syscall($SYS_prctl, $PR_SET_SECCOMP, $SECCOMP_MODE_FILTER, $filter_program, 0, 0) == 0
+      or fail('seccomp');
+  }
   $! = $exec_errno;
   { exec { $program } @exec_argv if defined $program; }
   report('exec-error ' . (0 + $!));

@@ -82,6 +82,22 @@ describe('interpretEnding', () => {
     )
   })
 
+  it('names the option whose path a setup step failed on, instead of blaming the host', () => {
+    const error = interpretEnding(
+      {
+        ...base,
+        messages: [{ type: 'setup-error', step: 'hold /home/me/project/sub', errno: 40 }],
+        optionOf: (path) => (path === '/home/me/project/sub' ? 'ro' : undefined),
+      },
+      mustNotRead,
+    )
+    expect(error).toMatchObject({ code: 'ERR_SETUP_FAILED', step: 'hold /home/me/project/sub' })
+    expect((error as Error).message).toMatch(
+      /^nsbox: could not set up the `ro` path \/home\/me\/project\/sub \(ELOOP\): a symbolic link took its place/,
+    )
+    expect((error as Error).message).not.toMatch(/doctor/)
+  })
+
   it('a command not found names the PATH searched', () => {
     const error = interpretEnding(
       { ...base, messages: [{ type: 'exec-error', errno: 2 }] },

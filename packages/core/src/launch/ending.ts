@@ -27,6 +27,8 @@ export interface LaunchEnding {
   killedWith: NodeJS.Signals | null
   /** `PATH` the command was looked up in, for the not-found message. */
   commandPath: string | undefined
+  /** The option (`ro`, `rw`, `hide`) that named a path the setup handles, if one did. */
+  optionOf?: (path: string) => string | undefined
 }
 
 /** How the command ended, when it did run. */
@@ -66,7 +68,7 @@ export function interpretEnding(
           killedBy: ending.killedBy,
         }
       case 'setup-error':
-        return setupError(message.step, message.errno)
+        return setupError(message.step, message.errno, ending.optionOf)
       case 'exec-error':
         return execError(ending.file, message.errno, ending.commandPath)
     }
@@ -92,8 +94,26 @@ export function interpretEnding(
   )
 }
 
-function setupError(step: string, errno: number): SetupFailedError {
+function setupError(
+  step: string,
+  errno: number,
+  optionOf: LaunchEnding['optionOf'],
+): SetupFailedError {
   const name = errnoName(errno)
+  const path = step.slice(step.indexOf(' ') + 1)
+  const option = step.includes(' /') ? optionOf?.(path) : undefined
+  if (option) {
+    const why =
+      name === 'ELOOP'
+        ? 'a symbolic link took its place after nsbox checked it, as code in another sandbox of this user could plant'
+        : name === 'ENOENT'
+          ? 'it was removed after nsbox checked it'
+          : 'check that this user can reach it'
+    return new SetupFailedError(
+      step,
+      `nsbox: could not set up the \`${option}\` path ${path} (${name}): ${why}. Check the path, or leave it out of \`${option}\`.`,
+    )
+  }
   const hint =
     name === 'EACCES' || name === 'EPERM'
       ? 'The host refused it; run `nsbox doctor` to see what this host allows.'

@@ -1,7 +1,7 @@
 import { existsSync, realpathSync, statSync } from 'node:fs'
 import { InvalidOptionError } from '../errors.js'
 import type { SandboxSpec } from '../options/types.js'
-import type { HostFacts } from '../plan/init-plan.js'
+import { type HostFacts, MINIMAL_DEV_NODES } from '../plan/init-plan.js'
 import { kernelAbiFor } from '../plan/syscalls.js'
 import { selectTmpBinds, tmpBindCandidates } from '../plan/tmp-binds.js'
 import { gatherFilesystemFacts } from './filesystem-facts.js'
@@ -15,7 +15,6 @@ export function gatherHostFacts(
   ipc: { enabled: boolean; serialization: string },
 ): HostFacts {
   checkCwd(spec.cwd)
-  const filesystem = gatherFilesystemFacts(spec.filesystem, spec.cwd)
   const realCandidates = tmpBindCandidates(spec).flatMap((candidate) => {
     try {
       return [realpathSync.native(candidate)]
@@ -23,6 +22,8 @@ export function gatherHostFacts(
       return []
     }
   })
+  const tmpBinds = selectTmpBinds(realCandidates, { exact: spec.filesystem.exactTmpBinds })
+  const filesystem = gatherFilesystemFacts(spec.filesystem, spec.cwd, realCandidates, tmpBinds)
   const env = { ...spec.env }
   if (ipc.enabled) {
     env.NODE_CHANNEL_FD = String(IPC_FD)
@@ -31,12 +32,14 @@ export function gatherHostFacts(
   return {
     uid: process.getuid?.() ?? 0,
     gid: process.getgid?.() ?? 0,
+    arch: process.arch,
     abi: kernelAbiFor(process.arch),
-    tmpBinds: selectTmpBinds(realCandidates).map((path) => ({
-      path,
-      isDirectory: statSync(path).isDirectory(),
-    })),
+    tmpBinds: tmpBinds.map((path) => ({ path, isDirectory: statSync(path).isDirectory() })),
     hasDevShm: existsSync('/dev/shm'),
+    devNodes: spec.filesystem.minimalDev
+      ? MINIMAL_DEV_NODES.map((name) => `/dev/${name}`).filter((node) => existsSync(node))
+      : [],
+    ipcFd: ipc.enabled ? IPC_FD : null,
     filesystem,
     env,
   }

@@ -10,6 +10,7 @@ import { resolveLauncherTools } from '../probe/tools.js'
 import { debug, isDebugEnabled } from './debug.js'
 import { interpretEnding } from './ending.js'
 import { atProcessExit } from './exit-cleanup.js'
+import type { FilesystemFacts } from './filesystem-facts.js'
 import { gatherHostFacts } from './host-facts.js'
 import { LauncherProcess, type LaunchShape } from './launcher-process.js'
 import { SandboxLimits } from './limits.js'
@@ -122,6 +123,7 @@ export class SandboxProcess extends EventEmitter {
           killedBy: this.#killedBy ?? measured.killedBy,
           killedWith: this.#killedWith,
           commandPath: spec.env.PATH,
+          optionOf: (path) => optionOfPath(host.filesystem, path),
         },
         readUsernsHostSettings,
       )
@@ -206,4 +208,13 @@ export class SandboxProcess extends EventEmitter {
     debug(`killing the sandbox: ${reason}`)
     this.#child.kill('SIGKILL')
   }
+}
+
+function optionOfPath(filesystem: FilesystemFacts, path: string): string | undefined {
+  const lists = [
+    ['rw', filesystem.rw],
+    ['ro', filesystem.ro],
+    ['hide', filesystem.hide],
+  ] as const
+  return lists.find(([, facts]) => facts.some((fact) => fact.path === path))?.[0]
 }

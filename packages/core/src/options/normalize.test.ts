@@ -141,6 +141,8 @@ describe('filesystem and environment policy', () => {
       hide: [path.resolve('~x')],
       hideHome: false,
       hideSockets: false,
+      exactTmpBinds: false,
+      minimalDev: false,
     })
     expect(() => normalizeRunOptions('true', [], { hide: ['/'] })).toThrowError(
       expect.objectContaining({ code: 'ERR_INVALID_OPTION', option: 'hide' }),
@@ -168,8 +170,17 @@ describe('filesystem and environment policy', () => {
       tmpSizeBytes: 64 * 1024 ** 2,
       maxOutputBytes: 1024 ** 2,
       limits: { memoryBytes: 512 * 1024 ** 2, pids: 8, cpus: null },
-      filesystem: { readOnly: true, hideHome: true, hideSockets: true },
+      filesystem: {
+        readOnly: true,
+        hideHome: true,
+        hideSockets: true,
+        exactTmpBinds: true,
+        minimalDev: true,
+      },
+      seccomp: true,
     })
+    expect(normalizeRunOptions('true', [], { untrusted: true, seccomp: false }).seccomp).toBe(false)
+    expect(() => normalizeRunOptions('true', [], { seccomp: 'on' })).toThrowError(/`seccomp`/)
     expect(spec.env.AWS_SECRET_ACCESS_KEY).toBeUndefined()
     expect(normalizeRunOptions('true', [], { untrusted: true, network: 'loopback' }).network).toBe(
       'loopback',

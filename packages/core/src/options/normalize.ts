@@ -25,6 +25,7 @@ const DEFAULT_MAX_OUTPUT = '16M'
 export const UNTRUSTED_PRESET = {
   network: 'none',
   readOnly: true,
+  seccomp: true,
   clearEnv: true,
   pids: 128,
   memory: '512M',
@@ -53,6 +54,7 @@ const SANDBOX_KEYS = [
   'rw',
   'hide',
   'clearEnv',
+  'seccomp',
   'untrusted',
 ] as const
 const RUN_KEYS = [...SANDBOX_KEYS, 'input', 'maxOutput'] as const
@@ -122,6 +124,7 @@ function normalizeSandbox(file: unknown, args: unknown, raw: SandboxOptions): Sa
     limits: normalizeLimits(raw),
     enforce: oneOf('enforce', raw.enforce ?? 'best-effort', ['best-effort', 'strict'] as const),
     filesystem: normalizeFilesystem(raw),
+    seccomp: flag('seccomp', raw.seccomp),
   }
 }
 
@@ -161,6 +164,8 @@ function normalizeFilesystem(raw: SandboxOptions): FilesystemSpec {
     hide: paths('hide'),
     hideHome: raw.untrusted === true,
     hideSockets: raw.untrusted === true,
+    exactTmpBinds: raw.untrusted === true,
+    minimalDev: raw.untrusted === true,
   }
 }
 

@@ -13,8 +13,10 @@ export type NetworkMode = 'loopback' | 'none' | 'host'
 /**
  * Who the command runs as inside the sandbox.
  * - `'self'` (default): the caller's own uid and gid, with no capabilities.
- * - `'root'`: uid 0 of the sandbox's own user namespace. It holds capabilities over the
- *   sandbox's namespaces only (it can mount inside, set the hostname), never over the host.
+ * - `'root'`: uid 0 of a user namespace of its own, nested in the sandbox's, with mount,
+ *   UTS and IPC namespaces that namespace owns. It can mount and set the hostname there,
+ *   but every mount nsbox made is locked to it: it cannot undo a hidden path, a read-only
+ *   mount or the cgroup's limits, and holds no capability over the host.
  */
 export type UserMode = 'self' | 'root'
 
@@ -71,6 +73,14 @@ export interface SandboxOptions {
    */
   hide?: string[]
   /**
+   * Install a seccomp filter before the command starts that denies system calls a
+   * sandboxed program has no business making and that widen the kernel's attack surface:
+   * new user namespaces, mounts, `ptrace`, keyrings, BPF, `perf_event_open`,
+   * `userfaultfd`, `io_uring`, kernel modules, `TIOCSTI`, and more (see the
+   * "Running untrusted code" guide for the list). Default: `false`, `true` under `untrusted`.
+   */
+  seccomp?: boolean
+  /**
    * Start from an empty environment instead of `process.env`, keeping only `PATH`, `HOME`,
    * `USER`, `LOGNAME`, `LANG`, `LC_ALL`, `TZ` and `TERM`; `env` is added on top. Default: `false`.
    */
@@ -78,8 +88,10 @@ export interface SandboxOptions {
   /**
    * The preset for code nsbox's caller does not trust; every value it sets can be
    * overridden by passing that option too: `network: 'none'`, `readOnly: true`, the home
-   * directory hidden, every filesystem UNIX socket outside `rw` paths hidden (ssh-agent,
-   * Docker, Podman, D-Bus, X11…), `clearEnv: true`, `pids: 128`, `memory: '512M'`,
+   * directory hidden, the places where UNIX sockets live hidden (`/run`, `/var/run`,
+   * `/var/tmp`, `$XDG_RUNTIME_DIR`) and every other filesystem UNIX socket outside `rw`
+   * paths (ssh-agent, Docker, Podman, D-Bus, X11…), a minimal `/dev`, only the exact
+   * paths it needs bound back from `/tmp`, `seccomp: true`, `clearEnv: true`, `pids: 128`, `memory: '512M'`,
    * `timeout: '60s'`, `tmpSize: '64M'` and, for {@link run}, `maxOutput: '1M'`.
    * Default: `false`.
    */
@@ -126,8 +138,15 @@ export interface FilesystemSpec {
   hide: string[]
   /** Hide the caller's home directory, when it exists (the `untrusted` preset). */
   hideHome: boolean
-  /** Hide every filesystem UNIX socket outside `rw` paths (the `untrusted` preset). */
+  /**
+   * Hide the places where UNIX sockets live and every other filesystem UNIX socket outside
+   * `rw` paths (the `untrusted` preset).
+   */
   hideSockets: boolean
+  /** Bind back from the host's `/tmp` only the exact paths the command needs, not their top-level entries (the `untrusted` preset). */
+  exactTmpBinds: boolean
+  /** Replace `/dev` with a minimal one and a devpts of its own (the `untrusted` preset). */
+  minimalDev: boolean
 }
 
 /** Everything a launch needs, validated and normalized once. Downstream code trusts it. */
@@ -143,6 +162,7 @@ export interface SandboxSpec {
   limits: LimitsSpec
   enforce: EnforceMode
   filesystem: FilesystemSpec
+  seccomp: boolean
 }
 
 /** {@link SandboxSpec} plus what only {@link run} uses. */

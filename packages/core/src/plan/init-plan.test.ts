@@ -7,19 +7,22 @@ import { kernelAbiFor } from './syscalls.js'
 const host: HostFacts = {
   uid: 1000,
   gid: 1000,
+  arch: 'x64',
   abi: kernelAbiFor('x64'),
   tmpBinds: [{ path: '/tmp/project', isDirectory: true }],
   hasDevShm: true,
+  devNodes: ['/dev/null', '/dev/tty'],
+  ipcFd: null,
   env: { PATH: '/usr/bin' },
-  filesystem: { readOnly: false, hide: [], rw: [], ro: [] },
+  filesystem: { readOnly: false, hide: [], rw: [], ro: [], keep: [], minimalDev: false },
 }
 
 describe('planInit', () => {
   it('orders the steps as the kernel needs them', () => {
     const spec = normalizeRunOptions('node', ['test.js'], { cwd: '/tmp/project', tmpSize: '64M' })
     const tokens = planInit(spec, host)
-    expect(tokens.slice(0, 10)).toEqual([
-      'nsbox-plan-1',
+    expect(tokens.slice(0, 14)).toEqual([
+      'nsbox-plan-2',
       '165',
       '170',
       '272',
@@ -28,9 +31,13 @@ describe('planInit', () => {
       '14',
       '289',
       '231',
+      '250',
+      '72',
+      '436',
       String(0o10000000),
+      String(0o400000),
     ])
-    expect(tokens.slice(10)).toEqual([
+    expect(tokens.slice(14)).toEqual([
       'hold',
       '/tmp/project',
       'tmpfs',
@@ -43,10 +50,13 @@ describe('planInit', () => {
       'tmpfs',
       '/dev/shm',
       `size=${64 * 1024 ** 2},mode=1777`,
+      'readonly-tree',
+      '/sys/fs/cgroup',
       'loopback',
       'hostname',
       'nsbox',
       'user',
+      'self',
       '1000',
       '1000',
       'cwd',
@@ -59,14 +69,57 @@ describe('planInit', () => {
     ])
   })
 
-  it('leaves lo down for network none and skips the uid drop for uid root', () => {
+  it('leaves lo down for network none and maps root to root for uid root', () => {
     const tokens = planInit(normalizeRunOptions('true', [], { network: 'none', uid: 'root' }), {
       ...host,
       tmpBinds: [],
     })
     expect(tokens).not.toContain('loopback')
-    expect(tokens).not.toContain('user')
+    expect(tokens.join(' ')).toContain('user root 0 0')
     expect(tokens).not.toContain('hold')
+  })
+
+  it("makes the host's kernel settings read-only for a root caller, but its own namespaces'", () => {
+    const tokens = planInit(normalizeRunOptions('true', [], { cwd: '/tmp/project' }), {
+      ...host,
+      uid: 0,
+      gid: 0,
+    }).join(' ')
+    expect(tokens).toContain('hold /tmp/project hold /proc/sys/user hold /proc/sys/net tmpfs')
+    expect(tokens).toContain(
+      'readonly-bind /proc/sys readonly-bind /proc/sysrq-trigger readonly-bind /proc/irq readonly-bind /proc/bus bind 1 /proc/sys/user dir bind 2 /proc/sys/net dir readonly-tree',
+    )
+    const hostNetwork = planInit(normalizeRunOptions('true', [], { network: 'host' }), {
+      ...host,
+      uid: 0,
+    })
+    expect(hostNetwork).not.toContain('/proc/sys/net')
+    expect(planInit(normalizeRunOptions('true', [], {}), host)).not.toContain('readonly-bind')
+  })
+
+  it('keeps the IPC descriptor open and installs a seccomp filter when asked', () => {
+    const tokens = planInit(normalizeRunOptions('true', [], { seccomp: true }), {
+      ...host,
+      ipcFd: 5,
+    })
+    expect(tokens.join(' ')).toContain('keep-fd 5 seccomp ')
+    const filter = tokens[tokens.indexOf('seccomp') + 1] ?? ''
+    expect(filter).toMatch(/^[0-9a-f]+$/)
+    expect(filter.length % 16).toBe(0) // 8 bytes per instruction
+    expect(planInit(normalizeRunOptions('true', [], {}), host)).not.toContain('seccomp')
+  })
+
+  it('builds a minimal /dev from the host nodes it holds before the tmpfs covers them', () => {
+    const tokens = planInit(normalizeRunOptions('true', [], { cwd: '/tmp/project' }), {
+      ...host,
+      filesystem: { ...host.filesystem, minimalDev: true, readOnly: true },
+    }).join(' ')
+    expect(tokens).toContain('hold /tmp/project hold /dev/null hold /dev/tty tmpfs /tmp')
+    expect(tokens).toContain(
+      'tmpfs /dev size=64k,mode=755 bind 1 /dev/null file bind 2 /dev/tty file devpts /dev/pts symlink pts/ptmx /dev/ptmx',
+    )
+    expect(tokens).toContain('mkdir /dev/shm tmpfs /dev/shm')
+    expect(tokens).toContain('readonly-all 4 /tmp /dev /dev/pts /dev/shm 0')
   })
 })
 
@@ -143,6 +196,8 @@ describe('kernelAbiFor', () => {
           { path: '/home/me/out', isDirectory: true },
         ],
         ro: [],
+        keep: [],
+        minimalDev: false,
       },
     }).join(' ')
     expect(tokens).toContain(
@@ -164,13 +219,15 @@ describe('kernelAbiFor', () => {
         ],
         rw: [rw],
         ro: [ro],
+        keep: [{ path: '/var/tmp/work', isDirectory: true }],
+        minimalDev: false,
       },
     }).join(' ')
     expect(tokens).toContain(
-      'hold /tmp/project hold /home/me/out hold /opt/tool tmpfs /tmp size=1073741824,mode=1777 bind 0 /tmp/project dir',
+      'hold /tmp/project hold /home/me/out hold /opt/tool hold /var/tmp/work tmpfs /tmp size=1073741824,mode=1777 bind 0 /tmp/project dir',
     )
     expect(tokens).toContain(
-      'tmpfs /home/me size=64k,mode=755 bind 2 /opt/tool dir readonly /opt/tool bind 1 /home/me/out dir hidefile /run/user/1000/bus readonly-all 2 /tmp /dev/shm 1 /home/me/out loopback',
+      'tmpfs /home/me size=64k,mode=755 bind 2 /opt/tool dir readonly /opt/tool bind 1 /home/me/out dir bind 3 /var/tmp/work dir hidefile /run/user/1000/bus readonly-tree /sys/fs/cgroup readonly-all 2 /tmp /dev/shm 1 /home/me/out loopback',
     )
   })
 })

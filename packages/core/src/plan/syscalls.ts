@@ -10,11 +10,17 @@ export interface KernelAbi {
   rtSigprocmask: number
   signalfd4: number
   exitGroup: number
+  keyctl: number
+  fcntl: number
+  closeRange: number
   /** The `O_PATH` open flag. */
   oPath: number
+  /** The `O_NOFOLLOW` open flag, which arm64 numbers differently. */
+  oNofollow: number
 }
 
 const O_PATH_GENERIC = 0o10000000
+const O_NOFOLLOW_GENERIC = 0o400000
 
 // x86_64 has its own table; arm64, riscv64 and loong64 share the generic one.
 const GENERIC_ABI: KernelAbi = {
@@ -26,7 +32,11 @@ const GENERIC_ABI: KernelAbi = {
   rtSigprocmask: 135,
   signalfd4: 74,
   exitGroup: 94,
+  keyctl: 219,
+  fcntl: 25,
+  closeRange: 436,
   oPath: O_PATH_GENERIC,
+  oNofollow: O_NOFOLLOW_GENERIC,
 }
 
 const ABI_BY_ARCH: Record<string, KernelAbi> = {
@@ -39,9 +49,13 @@ const ABI_BY_ARCH: Record<string, KernelAbi> = {
     rtSigprocmask: 14,
     signalfd4: 289,
     exitGroup: 231,
+    keyctl: 250,
+    fcntl: 72,
+    closeRange: 436,
     oPath: O_PATH_GENERIC,
+    oNofollow: O_NOFOLLOW_GENERIC,
   },
-  arm64: GENERIC_ABI,
+  arm64: { ...GENERIC_ABI, oNofollow: 0o100000 },
   riscv64: GENERIC_ABI,
   loong64: GENERIC_ABI,
 }

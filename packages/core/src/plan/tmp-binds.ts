@@ -8,20 +8,29 @@ export const HOST_TMP = '/tmp'
  * the command still finds what it needs there: its working directory (a project checked
  * out under `/tmp`, with its `node_modules`), the command itself, and paths passed as
  * arguments. Each is kept as its top-level entry under `/tmp` (`/tmp/project` for
- * `/tmp/project/packages/app`), so files next to it stay reachable too.
+ * `/tmp/project/packages/app`), so files next to it stay reachable too; or, with
+ * `exact` (for untrusted code), as exactly that path, so nothing next to it is.
  *
  * `candidates` are real paths (symlinks resolved) that exist on the host. `/tmp` itself is
  * never returned: binding it back would undo the private `/tmp`.
  */
-export function selectTmpBinds(candidates: readonly string[]): string[] {
+export function selectTmpBinds(
+  candidates: readonly string[],
+  { exact = false }: { exact?: boolean } = {},
+): string[] {
   const entries = new Set<string>()
   for (const candidate of candidates) {
     const relative = path.relative(HOST_TMP, candidate)
     if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) continue
     const topLevel = relative.split(path.sep)[0]
-    if (topLevel) entries.add(path.join(HOST_TMP, topLevel))
+    if (exact) entries.add(path.join(HOST_TMP, relative))
+    else if (topLevel) entries.add(path.join(HOST_TMP, topLevel))
   }
-  return [...entries].sort()
+  // A path inside another one comes back with it.
+  const sorted = [...entries].sort()
+  return sorted.filter(
+    (entry) => !sorted.some((other) => other !== entry && entry.startsWith(`${other}/`)),
+  )
 }
 
 /** The host paths worth checking for {@link selectTmpBinds}: cwd, the command, absolute arguments. */
