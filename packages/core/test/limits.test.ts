@@ -229,7 +229,7 @@ describe.runIf(canSandbox && watchdogUser !== null)('limits without a writable c
     )
     expect(cli.exitCode).toBe(137)
     expect(cli.stderr.match(/polling watchdog/g)).toHaveLength(1)
-    expect(cli.stderr).toContain(`sudo nsbox delegate --user ${user.name}`)
+    expect(cli.stderr).toContain(`${NSBOX_CLI} delegate --user ${user.name}`)
     expect(cli.stderr).toMatch(/nsbox: killed: memory limit 150 MiB exceeded \(peak/)
   })
 
@@ -244,8 +244,25 @@ describe.runIf(canSandbox && watchdogUser !== null)('limits without a writable c
     const cli = await cliAsUser(['doctor'], user)
     expect(cli.exitCode).toBe(0)
     expect(cli.stdout).toContain('memory: watchdog, pids: watchdog, cpus: unavailable')
-    expect(cli.stdout).toMatch(/fix: .*(nsbox delegate|systemd-run)/)
+    expect(cli.stdout).toMatch(/fix: .*(main\.js delegate|systemd-run)/)
   })
+
+  it.runIf(isRoot && support?.cgroups.version === 1)(
+    'the fix nsbox doctor prints works when pasted, and gives the user a cgroup',
+    async () => {
+      const doctor = await cliAsUser(['doctor'], user)
+      const fix = /^\s+fix: (.+)$/m.exec(doctor.stdout)?.[1] ?? ''
+      expect(fix).toContain(`delegate --user ${user.name}`)
+      try {
+        const pasted = await execa('sh', ['-c', fix], { reject: false })
+        expect(pasted.exitCode, pasted.stderr).toBe(0)
+        const after = await runAsUser('true', [], { memory: '64M', enforce: 'strict' }, user)
+        expect(after).toMatchObject({ exitCode: 0, enforcement: { memory: 'cgroup1' } })
+      } finally {
+        await execa(process.execPath, [NSBOX_CLI, 'delegate', '--user', user.name, '--undo'])
+      }
+    },
+  )
 
   it.runIf(isRoot && support?.cgroups.version === 1)(
     'mixes backends when only the pids hierarchy is delegated: pids by cgroup, memory by the watchdog',

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { userInfo } from 'node:os'
+import { asRootCommand, currentFixContext, nsboxArgv } from '../probe/fix-command.js'
 import { findExecutable } from '../probe/tools.js'
 import { type CurrentCgroups, readCurrentCgroups } from './layout.js'
 import type { CgroupBases, LimitController } from './sandbox-cgroup.js'
@@ -40,7 +41,7 @@ function discover(current: CurrentCgroups, uid: number): CgroupDiscovery {
       bases,
       missing: missingFrom(bases, () => ({
         reason: `this user may not create cgroups in the cgroup v1 hierarchies (its memory cgroup is ${legacyMemory.dir})`,
-        fix: `sudo nsbox delegate --user ${userName()}`,
+        fix: delegateFix(),
       })),
     }
   }
@@ -93,7 +94,7 @@ function missingFrom(
   if (absent.length === 0) return null
   return {
     reason: `the ${absent.join(', ')} controller${absent.length > 1 ? 's are' : ' is'} not available in ${Object.values(bases.bases)[0] ?? 'the cgroup'}`,
-    fix: bases.backend === 'cgroup2' ? cgroupV2Fix() : `sudo nsbox delegate --user ${userName()}`,
+    fix: bases.backend === 'cgroup2' ? cgroupV2Fix() : delegateFix(),
   }
 }
 
@@ -106,7 +107,12 @@ export function cgroupV2Fix(): string {
     findExecutable('systemd-run') !== undefined
   return hasUserManager
     ? 'run your command as: systemd-run --user --scope -p Delegate=yes -- <command>'
-    : `run your command as: sudo nsbox delegate --user ${userName()} -- <command>`
+    : `run your command as: ${asRootCommand(nsboxArgv(['delegate', '--user', userName(), '--']), currentFixContext(), '<command>')}`
+}
+
+// `nsbox delegate` for this user, runnable as pasted (cgroup v1: once per boot).
+function delegateFix(): string {
+  return asRootCommand(nsboxArgv(['delegate', '--user', userName()]), currentFixContext())
 }
 
 function userName(): string {

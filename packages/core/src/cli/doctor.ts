@@ -1,4 +1,5 @@
-import { type CgroupSupport, type HostSupport, probe } from '../probe/probe.js'
+import { type CgroupSupport, type HostSupport, probe, type ToolSupport } from '../probe/probe.js'
+import { installHint } from '../probe/tools.js'
 
 /** Carries out `nsbox doctor`; exits non-zero only when sandboxes cannot start at all. */
 export async function doctorCommand(argv: readonly string[]): Promise<number> {
@@ -15,14 +16,16 @@ export async function doctorCommand(argv: readonly string[]): Promise<number> {
 export function formatDoctorReport(support: HostSupport): string {
   const lines = [`nsbox doctor: Linux ${support.kernel} (${support.arch})`, '']
   const { unshare, perl } = support.tools
-  lines.push(toolLine('unshare', unshare.path, unshare.version, 'sudo apt-get install util-linux'))
-  lines.push(toolLine('perl', perl.path, perl.version, 'sudo apt-get install perl-base'))
+  lines.push(toolLine('unshare', unshare), toolLine('perl', perl))
   const userns = support.userNamespaces
   if (userns.works) {
     lines.push('  ok    user namespaces: a test sandbox started')
+  } else if (userns.blockedBy === 'missing-tool') {
+    lines.push('  --    user namespaces: not tried, a tool above is missing')
   } else {
     lines.push(`  FAIL  user namespaces: ${userns.message.replace(/^nsbox: /, '')}`)
-    if (userns.fix) lines.push(`        fix: ${userns.fix}`)
+    // Said once: most messages already end with their fix.
+    if (userns.fix && !userns.message.includes(userns.fix)) lines.push(`        fix: ${userns.fix}`)
   }
   lines.push(...cgroupLines(support.cgroups))
   lines.push('')
@@ -54,12 +57,8 @@ function cgroupLines(cgroups: CgroupSupport): string[] {
   return lines
 }
 
-function toolLine(
-  name: string,
-  path: string | null,
-  version: string | null,
-  install: string,
-): string {
-  if (!path) return `  FAIL  ${name}: not found; fix: ${install}`
+function toolLine(name: string, { path, version, problem }: ToolSupport): string {
+  if (!path) return `  FAIL  ${name}: not found\n        fix: ${installHint()}`
+  if (problem) return `  FAIL  ${name}: ${path}: ${problem}\n        fix: ${installHint()}`
   return `  ok    ${name}: ${path}${version ? ` (${version})` : ''}`
 }

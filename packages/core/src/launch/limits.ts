@@ -119,7 +119,7 @@ function warnOnce(
   const message =
     key === 'swap'
       ? 'nsbox: this host has swap on but no swap accounting in cgroups, so the `memory` limit caps RAM only and a sandbox may also use swap. To fix: boot with swapaccount=1, or turn swap off.'
-      : `nsbox: the ${what.map((name) => `\`${name}\``).join(' and ')} limit is enforced by nsbox's polling watchdog (every ${WATCHDOG_INTERVAL_MS} ms), not by a cgroup: a burst of allocations or forks can overshoot it between two samples.${missing ? ` This host: ${missing.reason}. To fix: ${missing.fix}.` : ''} Pass \`enforce: 'strict'\` to refuse instead.`
+      : `nsbox: the ${what.map((name) => `\`${name}\``).join(' and ')} limit is enforced by nsbox's polling watchdog (every ${WATCHDOG_INTERVAL_MS} ms), not by a cgroup: a burst of allocations or forks can overshoot it between two samples.${missing ? ` This host: ${missing.reason}. To fix: ${missing.fix}.` : ''} Pass \`enforce: 'strict'\` (\`--enforce strict\`) to refuse instead.`
   debug(message)
   process.emitWarning(message, { type: 'NsboxWarning', code: 'NSBOX_WEAK_LIMIT' })
 }

@@ -5,7 +5,7 @@ import type { EnforcementBackend } from '../cgroup/enforcement.js'
 import type { CgroupBackend, LimitController } from '../cgroup/sandbox-cgroup.js'
 import { isSandboxError, UsernsBlockedError, type UsernsBlocker } from '../errors.js'
 import { run } from '../launch/run.js'
-import { findExecutable } from './tools.js'
+import { findExecutable, unshareProblem, versionOf } from './tools.js'
 
 /** A program nsbox uses, as found on this host. */
 export interface ToolSupport {
@@ -13,6 +13,8 @@ export interface ToolSupport {
   path: string | null
   /** Its version as it reports it, or `null`. */
   version: string | null
+  /** Why it cannot serve nsbox (an `unshare` that is not util-linux's 2.32 or newer), or `null`. */
+  problem: string | null
 }
 
 /** What this host supports, as found by {@link probe}. */
@@ -24,7 +26,7 @@ export interface HostSupport {
     | { works: true }
     | {
         works: false
-        blockedBy: UsernsBlocker | 'missing-tool' | 'other'
+        blockedBy: UsernsBlocker | 'missing-tool' | 'unsupported-platform' | 'other'
         /** The error nsbox raised when it tried, with its own advice. */
         message: string
         /** The command that fixes it, when one is known. */
@@ -74,7 +76,7 @@ const exec = promisify(execFile)
  */
 export async function probe(): Promise<HostSupport> {
   const [unshare, perl, kernel] = await Promise.all([
-    toolSupport('unshare', ['--version']),
+    unshareSupport(),
     toolSupport('perl', ['-e', 'print $^V']),
     exec('uname', ['-r']).then(
       (output) => output.stdout.trim(),
@@ -114,7 +116,12 @@ async function tryUserNamespaces(): Promise<HostSupport['userNamespaces']> {
     }
     return {
       works: false,
-      blockedBy: error.code === 'ERR_MISSING_TOOL' ? 'missing-tool' : 'other',
+      blockedBy:
+        error.code === 'ERR_MISSING_TOOL'
+          ? 'missing-tool'
+          : error.code === 'ERR_UNSUPPORTED_PLATFORM'
+            ? 'unsupported-platform'
+            : 'other',
       message: error.message,
       fix: null,
     }
@@ -144,10 +151,17 @@ function cgroupSupport(): CgroupSupport {
 
 async function toolSupport(name: string, versionArgs: string[]): Promise<ToolSupport> {
   const path = findExecutable(name)
-  if (!path) return { path: null, version: null }
+  if (!path) return { path: null, version: null, problem: null }
   const version = await exec(path, versionArgs, { env: {} }).then(
     (output) => output.stdout.trim().split('\n')[0] ?? null,
     () => null,
   )
-  return { path, version }
+  return { path, version, problem: null }
+}
+
+async function unshareSupport(): Promise<ToolSupport> {
+  const path = findExecutable('unshare')
+  if (!path) return { path: null, version: null, problem: null }
+  const version = versionOf(path)
+  return { path, version: version?.trim() || null, problem: unshareProblem(version) }
 }

@@ -1,15 +1,66 @@
-import { accessSync, constants, existsSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { MissingToolError } from '../errors.js'
+import { MissingToolError, UnsupportedPlatformError } from '../errors.js'
 import type { LauncherTools } from '../plan/launcher.js'
 
 const SYSTEM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
 
-const INSTALL_HINTS: Record<string, string> = {
-  unshare:
-    'It comes with util-linux. Install it with: sudo apt-get install util-linux (Debian, Ubuntu), sudo dnf install util-linux-core (Fedora, RHEL), sudo apk add util-linux-misc (Alpine).',
-  perl: 'nsbox sets up each sandbox with a small Perl script. Install Perl with: sudo apt-get install perl-base (Debian, Ubuntu), sudo dnf install perl-interpreter (Fedora, RHEL), sudo apk add perl (Alpine).',
+/** The oldest util-linux `unshare` with every flag nsbox passes (`--kill-child` came in 2.32). */
+export const MIN_UTIL_LINUX = [2, 32] as const
+
+const INSTALL_COMMANDS = {
+  debian: 'apt-get install util-linux perl-base',
+  fedora: 'dnf install util-linux-core perl-interpreter',
+  alpine: 'apk add util-linux-misc perl',
+} as const
+
+/**
+ * The command that installs util-linux's `unshare` and Perl on this distribution (from
+ * `/etc/os-release`), with `sudo` unless root; all three families when it is unknown.
+ */
+export function installHint(
+  osRelease: string = readOsRelease(),
+  isRoot = process.getuid?.() === 0,
+): string {
+  const ids = /^(?:ID|ID_LIKE)=(.*)$/gm
+  const family = [...osRelease.matchAll(ids)]
+    .flatMap((match) => (match[1] ?? '').replaceAll('"', '').split(' '))
+    .map((id) => (id === 'ubuntu' ? 'debian' : ['rhel', 'centos'].includes(id) ? 'fedora' : id))
+    .find((id): id is keyof typeof INSTALL_COMMANDS => id in INSTALL_COMMANDS)
+  const sudo = isRoot ? '' : 'sudo '
+  if (family) return `${sudo}${INSTALL_COMMANDS[family]}`
+  return Object.entries(INSTALL_COMMANDS)
+    .map(
+      ([name, command]) =>
+        `${sudo}${command} (${name === 'debian' ? 'Debian, Ubuntu' : name === 'fedora' ? 'Fedora, RHEL' : 'Alpine'})`,
+    )
+    .join(', or ')
+}
+
+/**
+ * Why an `unshare` cannot start nsbox's sandboxes, from what `unshare --version` printed
+ * (`null` when it could not run); `null` when it can. Pure.
+ */
+export function unshareProblem(versionOutput: string | null): string | null {
+  const match = /util-linux (\d+)\.(\d+)/.exec(versionOutput ?? '')
+  if (!match) {
+    const what = /busybox/i.test(versionOutput ?? '') ? "BusyBox's" : "not util-linux's"
+    return `it is ${what}, which lacks \`--kill-child\` and \`--mount-proc\``
+  }
+  const [major, minor] = [Number(match[1]), Number(match[2])]
+  const [minMajor, minMinor] = MIN_UTIL_LINUX
+  if (major > minMajor || (major === minMajor && minor >= minMinor)) return null
+  return `it is util-linux ${major}.${minor}, older than ${minMajor}.${minMinor}, which added \`--kill-child\``
+}
+
+function readOsRelease(): string {
+  try {
+    return readFileSync('/etc/os-release', 'utf8')
+  } catch {
+    return ''
+  }
 }
 
 /** Finds an executable on `PATH` or in the usual system directories. */
@@ -37,10 +88,21 @@ export function initScriptPath(): string {
 
 let cachedTools: LauncherTools | undefined
 
-/** The programs a launch needs, found once per process; throws `ERR_MISSING_TOOL` naming the package. */
+/**
+ * The programs a launch needs, found once per process; throws `ERR_UNSUPPORTED_PLATFORM`
+ * off Linux, and `ERR_MISSING_TOOL` naming the package.
+ */
 export function resolveLauncherTools(): LauncherTools {
+  requireLinux()
   if (cachedTools) return cachedTools
   const unshare = requireTool('unshare')
+  const problem = unshareProblem(versionOf(unshare))
+  if (problem) {
+    throw new MissingToolError(
+      'unshare',
+      `nsbox: the \`unshare\` at ${unshare} cannot start sandboxes: ${problem}. Install util-linux's: ${installHint()}.`,
+    )
+  }
   const perl = requireTool('perl')
   const initScript = initScriptPath()
   if (!existsSync(initScript)) {
@@ -53,12 +115,40 @@ export function resolveLauncherTools(): LauncherTools {
   return cachedTools
 }
 
-function requireTool(name: string): string {
+function requireTool(name: 'unshare' | 'perl'): string {
   const found = findExecutable(name)
-  if (!found)
+  if (!found) {
+    const why =
+      name === 'perl'
+        ? 'nsbox sets up each sandbox with a small Perl script'
+        : 'it comes with util-linux'
     throw new MissingToolError(
       name,
-      `\`${name}\` was not found on PATH. ${INSTALL_HINTS[name] ?? ''}`,
+      `nsbox: \`${name}\` was not found on PATH; ${why}. Install it with: ${installHint()}.`,
     )
+  }
   return found
+}
+
+/** What `unshare --version` prints first, or `null` when it does not run. */
+export function versionOf(unshare: string): string | null {
+  try {
+    const output = execFileSync(unshare, ['--version'], {
+      encoding: 'utf8',
+      env: {},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    return output.split('\n')[0] ?? null
+  } catch (error) {
+    // BusyBox prints its banner on stderr when it refuses --version.
+    return String((error as { stderr?: string }).stderr ?? '') || null
+  }
+}
+
+/** Throws `ERR_UNSUPPORTED_PLATFORM` unless this is Linux, whose namespaces and cgroups nsbox uses. */
+export function requireLinux(platform: NodeJS.Platform = process.platform): void {
+  if (platform === 'linux') return
+  throw new UnsupportedPlatformError(
+    `nsbox: sandboxes need Linux (user namespaces and cgroups), and this is ${platform}. Run the sandboxed tests on Linux: in CI, in a Linux VM or container (see docs/ci.md), or under WSL 2 on Windows.`,
+  )
 }

@@ -1,5 +1,10 @@
 import { spawnSync } from 'node:child_process'
-import { SetupFailedError, UsernsBlockedError, type UsernsBlocker } from '../errors.js'
+import {
+  SetupFailedError,
+  UnsupportedPlatformError,
+  UsernsBlockedError,
+  type UsernsBlocker,
+} from '../errors.js'
 import { namespaceFlags } from '../plan/launcher.js'
 import type { HostSupport } from '../probe/probe.js'
 import { resolveLauncherTools } from '../probe/tools.js'
@@ -9,7 +14,7 @@ export interface HostProblem {
   /** The cause, without the `nsbox: ` prefix. */
   message: string
   /** What blocks user namespaces, when that is the cause. */
-  blockedBy: UsernsBlocker | 'missing-tool' | 'other' | null
+  blockedBy: UsernsBlocker | 'missing-tool' | 'unsupported-platform' | 'other' | null
   /** The command that fixes it, when one is known. */
   fix: string | null
 }
@@ -63,8 +68,8 @@ export function hostProblem(
 
 /**
  * The error a test runner integration fails with at startup under
- * `onUnsupported: 'error'`: `ERR_USERNS_BLOCKED` when user namespaces are blocked (with the
- * cause and the fix), `ERR_SETUP_FAILED` otherwise.
+ * `onUnsupported: 'error'`: `ERR_UNSUPPORTED_PLATFORM` off Linux, `ERR_USERNS_BLOCKED` when
+ * user namespaces are blocked (with the cause and the fix), `ERR_SETUP_FAILED` otherwise.
  *
  * @param problem - From {@link hostProblem}.
  * @param howToWarn - How to ask for unsandboxed runs instead, in the runner's own terms,
@@ -73,7 +78,12 @@ export function hostProblem(
 export function unsupportedHostError(
   problem: HostProblem,
   howToWarn: string,
-): UsernsBlockedError | SetupFailedError {
+): UsernsBlockedError | SetupFailedError | UnsupportedPlatformError {
+  if (problem.blockedBy === 'unsupported-platform') {
+    return new UnsupportedPlatformError(
+      `nsbox: ${problem.message}\nOr ${howToWarn} to run the test files unsandboxed.`,
+    )
+  }
   const message = `nsbox: ${describeProblem(problem)}\nRun \`npx nsbox doctor\` for details, or ${howToWarn} to run the test files unsandboxed.`
   return problem.blockedBy && USERNS_BLOCKERS.includes(problem.blockedBy)
     ? new UsernsBlockedError(
