@@ -203,7 +203,11 @@ function table(header, rows) {
   return `${[line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')}\n`
 }
 
-const INTRO = `# Benchmarks
+const INTRO = `---
+title: "Benchmarks"
+---
+
+# Benchmarks
 
 This page is written by \`pnpm bench\` from the figures it measured (kept in
 [benchmarks.json](benchmarks.json)); run it again to measure your own machine. Every

@@ -1,6 +1,6 @@
 // The README's demo: one small program, run plainly and then in an nsbox sandbox.
-import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, rmSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { run } from '@nsbox/core'
 
 const marker = `nsbox-demo-${process.pid}`
@@ -15,16 +15,43 @@ const probeProgram = `
   echo "started:               a background process that outlives the program"
 `
 
+// The host's processes whose command line holds the marker, read from /proc (no procps needed).
+function processesWithMarker() {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)
+      } catch {
+        return false
+      }
+    })
+    .map(Number)
+}
+
+function cleanUp() {
+  for (const pid of processesWithMarker()) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+  rmSync(`/tmp/${marker}.txt`, { force: true })
+}
+
 function afterwards() {
-  const leftover = spawnSync('pgrep', ['-f', marker], { encoding: 'utf8' }).stdout.trim()
+  const leftover = processesWithMarker()
   const lines = [
     `  /tmp/${marker}.txt on the host: ${existsSync(`/tmp/${marker}.txt`) ? 'present' : 'absent'}`,
-    `  the background process:       ${leftover ? `still running (pid ${leftover.split('\n').join(', ')})` : 'gone'}`,
+    `  the background process:       ${leftover.length > 0 ? `still running (pid ${leftover.join(', ')})` : 'gone'}`,
   ]
-  if (leftover) execFileSync('pkill', ['-f', marker])
-  rmSync(`/tmp/${marker}.txt`, { force: true })
+  cleanUp()
   return lines.join('\n')
 }
+
+// Whatever happens below, nothing of the demo stays behind.
+process.on('exit', cleanUp)
 
 const indent = (text) => text.trimEnd().replace(/^/gm, '  ')
 

@@ -56,6 +56,10 @@ const SHOWN_COMMANDS: Array<[RegExp, string]> = [
   [/^(sudo|systemd-run|docker|podman) /, 'needs root, a user session or a container engine'],
   [/^ {2}--security-opt/, 'the rest of a docker command'],
   [/^nsbox: killed: /, 'output'],
+  [
+    /^(npx --yes pnpm@[\d.]+ |npm login$)/,
+    'the release procedure: the workspace and an npm account',
+  ],
 ]
 // Whole samples shown but not run here, and why.
 const SHOWN_SAMPLES: Array<[(sample: Sample) => boolean, string]> = [

@@ -9,7 +9,8 @@ export type KilledBy = 'timeout' | 'memory' | 'pids'
 
 /**
  * How a sandbox ended and what it printed. {@link run} resolves with one whatever the exit
- * code; {@link spawn} exposes one as `result`. Field names match {@link SandboxError}'s.
+ * code; {@link spawn} exposes one as `result`. An error a sandbox ends with carries
+ * `command` too, so messages can name the command either way.
  */
 export interface SandboxResult {
   /** The command line, for messages: file and arguments, shell-quoted where needed. */
