@@ -35,20 +35,7 @@ export const BWRAP_ARGS = [
 ]
 
 /** bubblewrap's strict setup, the one docs/untrusted.md compares `untrusted` with. */
-export const BWRAP_STRICT_ARGS = [
-  '--ro-bind',
-  '/',
-  '/',
-  '--dev',
-  '/dev',
-  '--proc',
-  '/proc',
-  '--tmpfs',
-  '/tmp',
-  '--unshare-all',
-  '--die-with-parent',
-  '--new-session',
-]
+export const BWRAP_STRICT_ARGS = [...BWRAP_ARGS, '--new-session']
 
 const quiet = { extendEnv: false, env: { PATH: '/usr/bin:/bin' }, cwd: '/' }
 

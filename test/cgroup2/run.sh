@@ -11,7 +11,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 cache="$repo/.cache/cgroup2"
 results="$cache/results"
 vm_timeout=${NSBOX_VM_TIMEOUT:-600}
-test_files=${NSBOX_VM_TESTS:-packages/core/test/limits.test.ts packages/core/test/spares.test.ts}
+test_files=${NSBOX_VM_TESTS:-packages/core/test/limits.test.ts packages/core/test/spares.test.ts test/security/escape-limits.test.ts}
 # NSBOX_VM_COMMAND runs that shell command in the VM instead of the tests (benchmarks).
 vm_command=${NSBOX_VM_COMMAND:-}
 

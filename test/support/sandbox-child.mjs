@@ -201,7 +201,11 @@ if (request.mode === 'probe') {
     encoding: 'utf8',
   })
   process.stdout.write(
-    JSON.stringify({ report, keyId: Number(keyId), sessionKeys: listing.split('\n').filter(Boolean) }),
+    JSON.stringify({
+      report,
+      keyId: Number(keyId),
+      sessionKeys: listing.split('\n').filter(Boolean),
+    }),
   )
 } else {
   throw new Error(`unknown mode ${request.mode}`)

@@ -4,7 +4,8 @@ import { execa, type ResultPromise } from 'execa'
 import { describe } from 'vitest'
 import { type TestUser, testUser } from './test-user.js'
 
-const childScript = fileURLToPath(new URL('./sandbox-child.mjs', import.meta.url))
+/** The helper script that calls `run()` in a process of the test user. */
+export const childScript = fileURLToPath(new URL('./sandbox-child.mjs', import.meta.url))
 
 /** A {@link SandboxResult}, or the error `run()` rejected with. */
 export type RunReport =

@@ -286,9 +286,16 @@ while (@plan) {
     # back into /tmp turns read-only too), and the writable paths with what is below them.
     my @own = splice(@plan, 0, shift @plan);
     my @writable = splice(@plan, 0, shift @plan);
-    for my $mount (read_mounts()) {
-      my ($point, $options) = @$mount;
+    my @mounts = read_mounts();
+    for my $index (0 .. $#mounts) {
+      my ($point, $options) = @{ $mounts[$index] };
       next if $point eq '/proc' || index($point, '/proc/') == 0;
+      # A mount that a later one covers (the host's mounts under /tmp or a hidden home)
+      # cannot be reached by its path, nor by the command: nothing to make read-only.
+      next if grep {
+        my $later = $mounts[$_][0];
+        $later eq $point || index($point, $later eq '/' ? '/' : "$later/") == 0
+      } $index + 1 .. $#mounts;
       next if grep { $point eq $_ } @own;
       next if grep { $point eq $_ || index($point, "$_/") == 0 } @writable;
       remount_read_only($point, $options) or fail("read-only $point");

@@ -15,9 +15,13 @@ export function gatherHostFacts(
   ipc: { enabled: boolean; serialization: string },
 ): HostFacts {
   checkCwd(spec.cwd)
+  // Only files and directories come back from a hidden place: a socket, fifo or device
+  // named as an argument stays hidden like the rest.
   const realCandidates = tmpBindCandidates(spec).flatMap((candidate) => {
     try {
-      return [realpathSync.native(candidate)]
+      const real = realpathSync.native(candidate)
+      const stats = statSync(real)
+      return stats.isFile() || stats.isDirectory() ? [real] : []
     } catch {
       return []
     }
