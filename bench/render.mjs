@@ -203,11 +203,7 @@ function table(header, rows) {
   return `${[line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')}\n`
 }
 
-const INTRO = `---
-title: "Benchmarks"
----
-
-# Benchmarks
+const INTRO = `# Benchmarks
 
 This page is written by \`pnpm bench\` from the figures it measured (kept in
 [benchmarks.json](benchmarks.json)); run it again to measure your own machine. Every

@@ -11,6 +11,7 @@ export type SandboxErrorCode =
   | 'ERR_MISSING_TOOL'
   | 'ERR_USERNS_BLOCKED'
   | 'ERR_UNSUPPORTED_PLATFORM'
+  | 'ERR_UNSUPPORTED_VERSION'
   | 'ERR_LIMIT_UNAVAILABLE'
   | 'ERR_SETUP_FAILED'
   | 'ERR_EXEC_FAILED'
@@ -90,6 +91,22 @@ export class UsernsBlockedError extends SandboxError {
 export class UnsupportedPlatformError extends SandboxError {
   constructor(message: string) {
     super('ERR_UNSUPPORTED_PLATFORM', message)
+  }
+}
+
+/** A test runner whose version an nsbox integration does not support loaded it. */
+export class UnsupportedVersionError extends SandboxError {
+  /** The runner, such as `vitest`. */
+  readonly runner: string
+  /** The version found. */
+  readonly found: string
+  /** The versions supported, such as `4.0.10 and newer 4.x, 5.x`. */
+  readonly supported: string
+  constructor(runner: string, found: string, supported: string, message: string) {
+    super('ERR_UNSUPPORTED_VERSION', message)
+    this.runner = runner
+    this.found = found
+    this.supported = supported
   }
 }
 

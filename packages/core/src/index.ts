@@ -17,6 +17,7 @@ export {
   type SandboxErrorCode,
   SetupFailedError,
   UnsupportedPlatformError,
+  UnsupportedVersionError,
   UsernsBlockedError,
   type UsernsBlocker,
 } from './errors.js'

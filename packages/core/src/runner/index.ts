@@ -27,3 +27,4 @@ export {
   resolveTestSandboxOptions,
   type TestSandboxOptions,
 } from './options.js'
+export { checkRunnerVersion, SUPPORTED_JEST, SUPPORTED_VITEST } from './version-guard.js'
