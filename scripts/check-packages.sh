@@ -62,4 +62,30 @@ as_user() {
 echo "--- a sandboxed test in each"
 (cd "$work/vitest" && as_user ./node_modules/.bin/vitest run)
 (cd "$work/jest" && as_user ./node_modules/.bin/jest)
-echo "check:packages: the tarballs install with npm and sandbox Vitest and Jest test files"
+
+# A runner version the integration does not support must stop the run at once, naming
+# the version, never run the files unsandboxed.
+refuses() {
+  local project=$1 runner=$2 command=$3
+  echo "--- $runner: refused loudly"
+  mkdir -p "$work/$project"
+  cp -r "$work/${project%%-*}/test" "$work/${project%%-*}/"*.config.* "$work/$project/"
+  cd "$work/$project"
+  echo '{ "private": true }' >package.json
+  npm install --no-audit --no-fund --loglevel=error "${tarballs[@]}" "$runner" >/dev/null
+  local version=${runner##*@}
+  if as_user ./node_modules/.bin/$command >"$work/$project.log" 2>&1; then
+    cat "$work/$project.log"
+    echo "check:packages: $runner ran its tests, though the integration does not support it" >&2
+    exit 1
+  fi
+  grep -q "ERR_UNSUPPORTED_VERSION\|and this project has ${runner%@*} $version" "$work/$project.log" || {
+    cat "$work/$project.log"
+    echo "check:packages: $runner failed without saying that its version is unsupported" >&2
+    exit 1
+  }
+}
+refuses vitest-3 vitest@3.2.4 'vitest run'
+refuses vitest-4.0.9 vitest@4.0.9 'vitest run'
+refuses jest-28 jest@28.1.3 jest
+echo "check:packages: the tarballs install with npm, sandbox Vitest and Jest test files, and refuse unsupported versions"
