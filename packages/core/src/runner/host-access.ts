@@ -26,7 +26,8 @@ export type ViewOptions = Pick<FileSandboxOptions, 'hide' | 'ro' | 'rw' | 'readO
 }
 
 const REDACTED = '[path hidden by nsbox]'
-const ABSOLUTE_PATH = /(?:file:\/\/)?(\/[^\s'"`()<>:,;]+)/g
+// A path in a stack frame: followed by its line (and column).
+const FRAME_PATH = /(?:file:\/\/)?(\/[^\s'"`()<>:,;]+)(?=:\d)/g
 const CACHE_LIMIT = 1000
 
 /**
@@ -72,13 +73,18 @@ export class HostAccessGuard {
   }
 
   /**
-   * `text` (an error's stack or message) with every absolute path the sandbox cannot read
-   * replaced: the runner reads the files a stack names, to print code frames.
+   * `text` (an error's stack) with every path of a stack frame that the sandbox cannot
+   * read replaced: the runner reads the files a stack names, to print code frames.
    */
   redact(text: string): string {
-    return text.replace(ABSOLUTE_PATH, (match, found: string) =>
+    return text.replace(FRAME_PATH, (match, found: string) =>
       this.checkRead(found) ? REDACTED : match,
     )
+  }
+
+  /** `file` itself when the sandbox can read it, else a placeholder. */
+  redactPath(file: string): string {
+    return this.checkRead(file) ? REDACTED : file
   }
 
   #realPath(hostPath: string): string {

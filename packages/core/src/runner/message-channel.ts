@@ -39,8 +39,8 @@ export interface ChannelCommand {
  * channel is a UNIX socket that the sandboxed command connects to before Node.js starts.
  *
  * Events: `'message'` (a message); `'overflow'` (the size of a message over the cap, or
- * how much of it has come so far) and `'broken'` (an `Error`: bytes that are no message),
- * after which the channel is closed; `'disconnect'`.
+ * `null` when only its start is known, as with `'json'`) and `'broken'` (an `Error`: bytes
+ * that are no message), after which the channel is closed; `'disconnect'`.
  */
 export class MessageChannel extends EventEmitter {
   readonly #serialization: Serialization
@@ -145,7 +145,8 @@ export class MessageChannel extends EventEmitter {
       }
       if (outcome.overflowBytes !== undefined) {
         socket.destroy()
-        this.emit('overflow', outcome.overflowBytes)
+        const isSizeKnown = this.#serialization === 'advanced'
+        this.emit('overflow', isSizeKnown ? outcome.overflowBytes : null)
         this.close()
       }
     })

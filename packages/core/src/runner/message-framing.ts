@@ -7,7 +7,10 @@ export type Serialization = 'json' | 'advanced'
 /** What {@link MessageReader.push} found: the whole messages, or a message over the cap. */
 export type ReadOutcome =
   | { messages: unknown[]; overflowBytes?: undefined }
-  /** A message is larger than the cap: `overflowBytes` of it are known (at least). */
+  /**
+   * A message is larger than the cap: `overflowBytes` is its size (`'advanced'`, from its
+   * header) or how much of it came before it went over (`'json'`).
+   */
   | { messages: unknown[]; overflowBytes: number }
 
 const HEADER_BYTES = 4

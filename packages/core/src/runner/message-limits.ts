@@ -8,18 +8,19 @@ import { formatSize } from '../options/size.js'
  * @param relativePath - The test file, relative to its project.
  * @param option - The cap's option.
  * @param limitBytes - The cap.
- * @param seenBytes - How much came: the message's size, or the output so far.
+ * @param seenBytes - The message's size, when it is known (`null` when only its start
+ *   came); ignored for console output.
  */
 export function messageLimitError(
   relativePath: string,
   option: 'maxMessageSize' | 'maxConsoleSize',
   limitBytes: number,
-  seenBytes: number,
+  seenBytes: number | null,
 ): MessageLimitError {
   const cap = formatSize(limitBytes)
   const what =
     option === 'maxMessageSize'
-      ? `sent the test runner a message of ${formatSize(seenBytes)}, over the cap of ${cap} on each message`
+      ? `sent the test runner a message of ${seenBytes === null ? `more than ${cap}` : formatSize(seenBytes)}, over the cap of ${cap} on each message`
       : `printed over ${cap} of console output, the cap on what the test runner keeps for one file`
   return new MessageLimitError(
     option,

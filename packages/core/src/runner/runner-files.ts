@@ -17,8 +17,8 @@ const WORKSPACE_MARKERS = ['pnpm-workspace.yaml', 'lerna.json', '.git']
 
 /**
  * The runner files that exist in `projectRoot` and in the root of the workspace holding
- * it, if any, plus `extraFiles` (such as the files a config imports, or a `globalSetup`),
- * those that exist. Reads the host.
+ * it, if any, plus those of `extraFiles` (such as the files a config imports, or a
+ * `globalSetup`) that exist inside these roots; none inside another. Reads the host.
  */
 export function runnerFiles(projectRoot: string, extraFiles: readonly string[] = []): string[] {
   const roots = [projectRoot]
@@ -34,8 +34,19 @@ export function runnerFiles(projectRoot: string, extraFiles: readonly string[] =
     }
     for (const name of names) if (RUNNER_FILE_NAMES.test(name)) found.add(path.join(root, name))
   }
-  for (const file of extraFiles) if (path.isAbsolute(file) && existsSync(file)) found.add(file)
-  return [...found].sort()
+  // The project's own files only: what lies elsewhere (an installed package, a tool in
+  // the user's home) is not the test files' to write.
+  for (const file of extraFiles) {
+    if (roots.some((root) => isWithin(file, root)) && existsSync(file)) found.add(file)
+  }
+  return outermost([...found])
+}
+
+// The paths not inside another of them: a bind inside a read-only one is not needed.
+function outermost(paths: readonly string[]): string[] {
+  return paths
+    .filter((inner) => !paths.some((outer) => outer !== inner && isWithin(inner, outer)))
+    .sort()
 }
 
 /** The nearest directory above `projectRoot` that is a workspace's root; `null` for none. */
@@ -61,8 +72,9 @@ function hasWorkspaces(packageJson: string): boolean {
 
 /**
  * `options` with `files` added to its `ro` paths, except those the user's own `ro`, `rw`
- * or `hide` already name, or that lie inside a `hide` path: the user's choice wins. Reads
- * the host (real paths).
+ * or `hide` already name, or that are read-only or hidden anyway (inside a `hide` or `ro`
+ * path, or, under `readOnly`, outside every `rw` path): the user's choice wins. Reads the
+ * host (real paths).
  */
 export function withReadOnlyRunnerFiles<Options extends ReadOnlyLists>(
   options: Options,
@@ -70,10 +82,12 @@ export function withReadOnlyRunnerFiles<Options extends ReadOnlyLists>(
 ): Options & { ro: string[] } {
   const real = (entry: string) => realPathOf(path.resolve(entry))
   const named = new Set([...(options.ro ?? []), ...(options.rw ?? [])].map(real))
-  const hidden = (options.hide ?? []).map(real)
+  const covered = [...(options.hide ?? []), ...(options.ro ?? [])].map(real)
+  const writable = (options.rw ?? []).map(real)
   const added = files.filter((file) => {
     const target = real(file)
-    return !named.has(target) && !hidden.some((entry) => isWithin(target, entry))
+    if (named.has(target) || covered.some((entry) => isWithin(target, entry))) return false
+    return !options.readOnly || writable.some((entry) => isWithin(target, entry))
   })
   return { ...options, ro: [...(options.ro ?? []), ...added] }
 }
@@ -82,4 +96,5 @@ interface ReadOnlyLists {
   ro?: string[]
   rw?: string[]
   hide?: string[]
+  readOnly?: boolean
 }
