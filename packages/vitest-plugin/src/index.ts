@@ -46,7 +46,7 @@ export function sandbox(options?: SandboxPoolOptions): PoolRunnerInitializer {
     name: 'nsbox',
     createPoolWorker: (poolOptions) =>
       support.canSandbox
-        ? new SandboxPoolWorker(poolOptions, resolved.sandbox)
+        ? new SandboxPoolWorker(poolOptions, resolved.sandbox, resolved.boundary)
         : new UnsandboxedPoolWorker(poolOptions),
   }
 }

@@ -5,9 +5,15 @@ import type { Writable } from 'node:stream'
 import { type SandboxProcess, type SandboxResult, spawn } from '@nsbox/core'
 import {
   applyDocblock,
+  ConsoleBudget,
   type FileSandboxOptions,
   fileKilledMessage,
+  HostAccessGuard,
+  MessageChannel,
+  messageLimitError,
+  type RunnerBoundary,
   readDocblockOverrides,
+  withReadOnlyRunnerFiles,
 } from '@nsbox/core/runner'
 import {
   generateFileHash,
@@ -16,6 +22,8 @@ import {
   type WorkerRequest,
 } from 'vitest/node'
 import { fileFailureMessages, fileTaskOf, type TrackedFile } from './file-failure.js'
+import { RpcGuard } from './rpc-guard.js'
+import { vitestRunnerFiles } from './runner-files.js'
 
 type Message = {
   __vitest_worker_request__?: true
@@ -32,6 +40,9 @@ const STOP_GRACE_MS = 10_000
  * until then the worker answers Vitest's `start` itself and replays it to the real
  * worker. When a limit kills the sandbox, the worker fails the file as that file, the
  * way Vitest's own worker reports a failed file, and reports the death only once.
+ *
+ * The worker talks to Vitest over a {@link MessageChannel}, whose messages are capped, and
+ * through an {@link RpcGuard}: Vitest serves it only what its sandbox could read itself.
  */
 export class SandboxPoolWorker implements PoolWorker {
   readonly name = 'nsbox'
@@ -40,8 +51,16 @@ export class SandboxPoolWorker implements PoolWorker {
   readonly cacheFs = false
   readonly #options: PoolOptions
   readonly #base: FileSandboxOptions
+  readonly #boundary: RunnerBoundary
   readonly #events = new EventEmitter()
   #sandbox: SandboxProcess | null = null
+  #channel: MessageChannel | null = null
+  #guard: RpcGuard | null = null
+  #isLaunching = false
+  // What Vitest sent while the sandbox was being set up, for it once it is.
+  #waiting: WorkerRequest[] = []
+  // Why nsbox failed the file itself (a cap), when it did.
+  #boundaryFailure: Error | null = null
   #heldStart: WorkerRequest | null = null
   #heldRun: WorkerRequest | null = null
   #file: TrackedFile | null = null
@@ -51,9 +70,10 @@ export class SandboxPoolWorker implements PoolWorker {
   #isStopping = false
   #isFileFinished = false
 
-  constructor(options: PoolOptions, base: FileSandboxOptions) {
+  constructor(options: PoolOptions, base: FileSandboxOptions, boundary: RunnerBoundary) {
     this.#options = options
     this.#base = base
+    this.#boundary = boundary
   }
 
   on(event: string, callback: (arg: unknown) => void): void {
@@ -84,13 +104,17 @@ export class SandboxPoolWorker implements PoolWorker {
     }
     if (
       request.__vitest_worker_request__ &&
-      (request.type === 'run' || request.type === 'collect')
+      (request.type === 'run' || request.type === 'collect') &&
+      !this.#sandbox &&
+      !this.#isLaunching
     ) {
-      if (!this.#sandbox) {
-        this.#heldRun = message
-        this.#launch((message as unknown as { context: RunContext }).context)
-        return
-      }
+      this.#heldRun = message
+      void this.#launch((message as unknown as { context: RunContext }).context)
+      return
+    }
+    if (this.#isLaunching) {
+      this.#waiting.push(message)
+      return
     }
     if (
       request.__vitest_worker_request__ &&
@@ -100,7 +124,7 @@ export class SandboxPoolWorker implements PoolWorker {
       this.#emitLater({ __vitest_worker_response__: true, type: 'stopped' })
       return
     }
-    if (!this.#hasEnded) this.#sandbox?.send(message)
+    if (!this.#hasEnded) this.#channel?.send(this.#guard ? this.#guard.toWorker(message) : message)
   }
 
   async stop(): Promise<void> {
@@ -115,47 +139,100 @@ export class SandboxPoolWorker implements PoolWorker {
     }
   }
 
-  #launch(context: RunContext): void {
+  async #launch(context: RunContext): Promise<void> {
     const { project, distPath, execArgv, env } = this.#options
     const root = project.config.root
     const filepath = context.files?.[0]?.filepath ?? root
     this.#relativePath = path.relative(root, filepath)
+    this.#isLaunching = true
     try {
       const source = readFileSync(filepath, 'utf8')
-      this.#fileOptions = applyDocblock(
+      const fileOptions = applyDocblock(
         this.#base,
         readDocblockOverrides(source),
         this.#relativePath,
+        this.#boundary.docblock,
       )
-      this.#sandbox = spawn(
-        process.execPath,
-        [...execArgv, path.resolve(distPath, 'workers/forks.js')],
-        {
-          ...this.#fileOptions,
-          cwd: root,
-          env: env as Record<string, string>,
-          extendEnv: false,
-          stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-          serialization: 'advanced',
-        },
+      const runnerFiles = this.#boundary.protectRunner ? vitestRunnerFiles(project) : []
+      this.#fileOptions = withReadOnlyRunnerFiles(fileOptions, runnerFiles)
+      this.#channel = await MessageChannel.open('advanced', this.#boundary.maxMessageBytes)
+      const command = this.#channel.command(process.execPath, [
+        ...execArgv,
+        path.resolve(distPath, 'workers/forks.js'),
+      ])
+      const access = new HostAccessGuard(
+        { ...this.#fileOptions, runnerFiles },
+        { cwd: root, ...command },
+        this.#relativePath,
       )
+      this.#guard = new RpcGuard(access, new ConsoleBudget(this.#boundary.maxConsoleBytes), root)
+      this.#sandbox = spawn(command.file, command.args, {
+        ...this.#fileOptions,
+        cwd: root,
+        env: { ...(env as Record<string, string>), ...command.env },
+        extendEnv: false,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
     } catch (error) {
+      this.#isLaunching = false
       this.#hasEnded = true
+      this.#channel?.close()
       this.#failFile(filepath, { name: (error as Error).name, message: (error as Error).message })
+      this.#sendWaiting()
       return
     }
+    this.#isLaunching = false
     const logger = project.vitest.logger
     pipeInto(this.#sandbox.stdout, logger.outputStream)
     pipeInto(this.#sandbox.stderr, logger.errorStream)
-    this.#sandbox.on('message', (message: unknown) => this.#onWorkerMessage(message))
+    const channel = this.#channel
+    channel.on('message', (message: unknown) => this.#onWorkerMessage(message))
+    channel.on('overflow', (bytes: number | null) =>
+      this.#failAtBoundary(
+        messageLimitError(
+          this.#relativePath,
+          'maxMessageSize',
+          this.#boundary.maxMessageBytes,
+          bytes,
+        ),
+      ),
+    )
+    channel.on('broken', (error: Error) => this.#failAtBoundary(error))
     this.#sandbox.result.then(
       (result) => this.#onEnd(filepath, result),
       (error: Error) => this.#onEnd(filepath, null, error),
     )
-    this.#sandbox.send(this.#heldStart)
+    channel.send(this.#heldStart)
+    this.#sendWaiting()
   }
 
-  #onWorkerMessage(message: unknown): void {
+  // What Vitest sent while the sandbox was being set up.
+  #sendWaiting(): void {
+    const waiting = this.#waiting
+    this.#waiting = []
+    for (const message of waiting) this.send(message)
+  }
+
+  // The file broke one of the runner's caps: end its sandbox, and fail it with `error`.
+  #failAtBoundary(error: Error): void {
+    if (this.#boundaryFailure || this.#hasEnded) return
+    this.#boundaryFailure = error
+    this.#sandbox?.kill('SIGKILL')
+  }
+
+  #onWorkerMessage(incoming: unknown): void {
+    if (this.#boundaryFailure) return
+    const verdict = this.#guard?.fromWorker(incoming) ?? { forward: incoming }
+    if ('reply' in verdict) {
+      if (verdict.reply) this.#channel?.send(verdict.reply)
+      return
+    }
+    if ('fail' in verdict) {
+      const limit = this.#boundary.maxConsoleBytes
+      this.#failAtBoundary(messageLimitError(this.#relativePath, 'maxConsoleSize', limit, limit))
+      return
+    }
+    const message = verdict.forward
     const response = message as Message
     if (response?.__vitest_worker_response__ && response.type === 'started' && this.#heldRun) {
       const run = this.#heldRun
@@ -165,7 +242,7 @@ export class SandboxPoolWorker implements PoolWorker {
         this.#emitLater({ __vitest_worker_response__: true, type: 'testfileFinished', error })
         return
       }
-      this.#sandbox?.send(run)
+      this.#channel?.send(run)
       return
     }
     if (response?.__vitest_worker_response__ && response.type === 'testfileFinished') {
@@ -184,6 +261,12 @@ export class SandboxPoolWorker implements PoolWorker {
 
   #onEnd(filepath: string, result: SandboxResult | null, error?: Error): void {
     this.#hasEnded = true
+    this.#channel?.close()
+    if (!this.#isFileFinished && this.#boundaryFailure) {
+      const { name, message } = this.#boundaryFailure
+      this.#failFile(filepath, { name, message })
+      return
+    }
     const killed = result && fileKilledMessage(this.#relativePath, result, this.#fileOptions)
     if (!this.#isFileFinished && killed) {
       this.#failFile(filepath, { name: 'SandboxLimitError', message: killed })
