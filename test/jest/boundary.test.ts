@@ -94,7 +94,9 @@ test('snapshot', () => { expect({ answer: 42 }).toMatchSnapshot() })
     expect(result.stderr).toContain(
       'nsbox: tests/huge.test.js sent the test runner a message of more than 16 MiB, over the cap of 16 MiB on each message (maxMessageSize: 16 MiB)',
     )
-    expect(result.stderr).toContain('nsbox: tests/chatty.test.js printed over 8 MiB of console output')
+    expect(result.stderr).toContain(
+      'nsbox: tests/chatty.test.js printed over 8 MiB of console output',
+    )
     expect(peak).toBeLessThan(300)
   })
 

@@ -31,7 +31,7 @@ test.each([
 })
 test('still serves the project', async () => {
   const served = await fetch(new URL('./own.txt', import.meta.url).pathname + '?raw')
-  expect(served.file).toMatch(/own\.txt$/)
+  expect(served.file).toMatch(/own\\.txt$/)
 })
 `
     const result = await run({

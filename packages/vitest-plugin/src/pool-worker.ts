@@ -165,7 +165,8 @@ export class SandboxPoolWorker implements PoolWorker {
         { cwd: root, ...command },
         this.#relativePath,
       )
-      this.#guard = new RpcGuard(access, new ConsoleBudget(this.#boundary.maxConsoleBytes), root)
+      const consoleBudget = new ConsoleBudget(this.#boundary.maxConsoleBytes)
+      this.#guard = new RpcGuard(access, consoleBudget, root, this.#relativePath)
       this.#sandbox = spawn(command.file, command.args, {
         ...this.#fileOptions,
         cwd: root,
@@ -228,8 +229,7 @@ export class SandboxPoolWorker implements PoolWorker {
       return
     }
     if ('fail' in verdict) {
-      const limit = this.#boundary.maxConsoleBytes
-      this.#failAtBoundary(messageLimitError(this.#relativePath, 'maxConsoleSize', limit, limit))
+      this.#failAtBoundary(verdict.fail)
       return
     }
     const message = verdict.forward

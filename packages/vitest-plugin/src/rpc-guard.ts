@@ -1,5 +1,10 @@
 import path from 'node:path'
-import type { ConsoleBudget, HostAccessError, HostAccessGuard } from '@nsbox/core/runner'
+import {
+  type ConsoleBudget,
+  type HostAccessError,
+  type HostAccessGuard,
+  messageLimitError,
+} from '@nsbox/core/runner'
 
 /** A birpc message between a Vitest worker and the main process. */
 interface RpcMessage {
@@ -22,8 +27,8 @@ export type WorkerVerdict =
   | { forward: unknown }
   /** Send this back to the worker instead (a refused call's error), or nothing for an event. */
   | { reply: unknown | null }
-  /** The file breaks a cap: fail it. */
-  | { fail: 'console' }
+  /** The file broke a cap, or forged what the main process would read: fail it. */
+  | { fail: Error }
 
 type Paths = (args: unknown[], root: string) => string[]
 
@@ -51,14 +56,15 @@ const SERVED: Record<string, 'forward' | 'checked' | 'redacted' | 'console' | 'c
   // Errors: the main process reads the files their stacks name, for code frames.
   onTaskUpdate: 'redacted',
   onUnhandledError: 'redacted',
+  onAsyncLeaks: 'redacted',
   // Kept for the file's report: counted against maxConsoleSize.
   onUserConsoleLog: 'console',
-  // Coverage: the main process reads every file it names, for the report.
+  // Coverage: the main process reads every file it names, for the report; coverage of a
+  // file the sandbox cannot read is forged, and fails the file.
   onAfterSuiteRun: 'coverage',
   // Reports and bookkeeping of the run, no host files.
   onQueued: 'forward',
   onCollected: 'forward',
-  onAsyncLeaks: 'forward',
   onCancel: 'forward',
   onTestBenchmark: 'forward',
   getCountOfFailedTests: 'forward',
@@ -100,6 +106,7 @@ export class RpcGuard {
   readonly #access: HostAccessGuard
   readonly #console: ConsoleBudget
   readonly #root: string
+  readonly #relativePath: string
   // Calls whose answers name host files, by id.
   readonly #pending = new Map<string, string>()
   readonly #check: (candidate: string) => HostAccessError | null
@@ -108,11 +115,18 @@ export class RpcGuard {
    * @param access - The file's sandbox, as the host checks paths against it.
    * @param consoleBudget - The file's console output cap.
    * @param root - The project's root, against which Vite resolves `/src/…` ids.
+   * @param relativePath - The test file, for messages.
    */
-  constructor(access: HostAccessGuard, consoleBudget: ConsoleBudget, root: string) {
+  constructor(
+    access: HostAccessGuard,
+    consoleBudget: ConsoleBudget,
+    root: string,
+    relativePath: string,
+  ) {
     this.#access = access
     this.#console = consoleBudget
     this.#root = root
+    this.#relativePath = relativePath
     this.#check = (candidate) => access.checkRead(candidate)
   }
 
@@ -126,12 +140,17 @@ export class RpcGuard {
     if (!kind) return this.#refuse(call, unservedError(method))
     if (kind === 'console') {
       const content = (args[0] as { content?: unknown } | undefined)?.content
-      return this.#console.spend(typeof content === 'string' ? content : '')
-        ? { forward: message }
-        : { fail: 'console' }
+      if (this.#console.spend(typeof content === 'string' ? content : '')) {
+        return { forward: message }
+      }
+      const limit = this.#console.limitBytes
+      return { fail: messageLimitError(this.#relativePath, 'maxConsoleSize', limit, limit) }
     }
     if (kind === 'redacted') return { forward: { ...call, a: this.#redact(args) } }
-    if (kind === 'coverage') return { forward: { ...call, a: [this.#coverage(args[0])] } }
+    if (kind === 'coverage') {
+      const refusal = firstOf(coveredFiles(args[0]), this.#check)
+      return refusal ? { fail: refusal } : { forward: message }
+    }
     if (kind === 'checked') {
       const refusal =
         firstOf(READS[method]?.(args, this.#root) ?? [], this.#check) ??
@@ -184,24 +203,6 @@ export class RpcGuard {
     }
     return copy
   }
-
-  // V8 coverage ({ result: [{ url }] }) or an Istanbul coverage map (keyed by path).
-  #coverage(meta: unknown): unknown {
-    const coverage = (meta as { coverage?: unknown } | undefined)?.coverage
-    if (typeof coverage !== 'object' || coverage === null) return meta
-    const v8Result = (coverage as { result?: unknown }).result
-    const filtered = Array.isArray(v8Result)
-      ? {
-          ...coverage,
-          result: v8Result.filter(
-            (entry) => !firstOf(strings((entry as { url?: unknown }).url), this.#check),
-          ),
-        }
-      : Object.fromEntries(
-          Object.entries(coverage).filter(([file]) => !firstOf(moduleIds(file), this.#check)),
-        )
-    return { ...(meta as object), coverage: filtered }
-  }
 }
 
 function unservedError(method: string): Error {
@@ -230,6 +231,17 @@ export function moduleIds(value: unknown, importer?: unknown, root?: string): st
     return [id]
   }
   return []
+}
+
+// The files coverage names: V8's (`{ result: [{ url }] }`) or Istanbul's (keyed by path).
+function coveredFiles(meta: unknown): string[] {
+  const coverage = (meta as { coverage?: unknown } | undefined)?.coverage
+  if (typeof coverage !== 'object' || coverage === null) return []
+  const v8Result = (coverage as { result?: unknown }).result
+  if (Array.isArray(v8Result)) {
+    return v8Result.flatMap((entry) => moduleIds((entry as { url?: unknown } | null)?.url))
+  }
+  return Object.keys(coverage).flatMap((file) => moduleIds(file))
 }
 
 // The host files a fetch or resolve result names: `file`, `id`, an externalized path.

@@ -45,6 +45,11 @@ export class ConsoleBudget {
     return this.#usedBytes <= this.#limitBytes
   }
 
+  /** The cap, in bytes. */
+  get limitBytes(): number {
+    return this.#limitBytes
+  }
+
   /** What was counted so far, in bytes. */
   get usedBytes(): number {
     return this.#usedBytes
