@@ -72,6 +72,9 @@ const SERVED: Record<string, 'forward' | 'checked' | 'redacted' | 'console' | 'c
   resolveSnapshotPath: 'forward',
 }
 
+// Errors nest (`cause`, `errors`); deeper than this is left as it is.
+const MAX_REDACT_DEPTH = 16
+
 // The methods whose results name host files, checked again once Vitest has answered.
 const CHECKED_RESULTS = new Set(['fetch', 'resolve', 'fetchWarmModules'])
 
@@ -99,8 +102,8 @@ const WRITES: Record<string, Paths> = {
 /**
  * Stands between a sandboxed Vitest worker and the main process: every RPC call the
  * worker makes is served only when it asks for nothing its sandbox could not read or
- * write itself; error stacks that name hidden files are redacted, coverage of hidden
- * files dropped, and console output counted against its cap.
+ * write itself; error stacks that name hidden files are redacted, coverage of them fails
+ * the file, and console output is counted against its cap.
  */
 export class RpcGuard {
   readonly #access: HostAccessGuard
@@ -146,7 +149,7 @@ export class RpcGuard {
       const limit = this.#console.limitBytes
       return { fail: messageLimitError(this.#relativePath, 'maxConsoleSize', limit, limit) }
     }
-    if (kind === 'redacted') return { forward: { ...call, a: this.#redact(args) } }
+    if (kind === 'redacted') return { forward: this.#redact(call) }
     if (kind === 'coverage') {
       const refusal = firstOf(coveredFiles(args[0]), this.#check)
       return refusal ? { fail: refusal } : { forward: message }
@@ -187,21 +190,22 @@ export class RpcGuard {
     return Object.fromEntries(kept)
   }
 
-  // Stack frames in strings, and `file` fields (of parsed stacks), that name what the
-  // sandbox cannot read.
-  #redact(value: unknown, depth = 0): unknown {
+  // Replaces, in place (errors stay errors), the stack frames in strings and the `file`
+  // fields of parsed stacks that name what the sandbox cannot read.
+  #redact(value: unknown, seen = new WeakSet<object>(), depth = 0): unknown {
     if (typeof value === 'string') return this.#access.redact(value)
-    if (typeof value !== 'object' || value === null || depth > 8) return value
-    if (ArrayBuffer.isView(value)) return value
-    if (Array.isArray(value)) return value.map((item) => this.#redact(item, depth + 1))
-    const copy: Record<string, unknown> = {}
-    for (const [key, item] of Object.entries(value)) {
-      copy[key] =
+    if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value
+    if (seen.has(value) || depth > MAX_REDACT_DEPTH) return value
+    seen.add(value)
+    const fields = value as Record<string, unknown>
+    for (const key of Object.getOwnPropertyNames(value)) {
+      const item = fields[key]
+      fields[key] =
         key === 'file' && typeof item === 'string' && path.isAbsolute(item)
           ? this.#access.redactPath(item)
-          : this.#redact(item, depth + 1)
+          : this.#redact(item, seen, depth + 1)
     }
-    return copy
+    return value
   }
 }
 
