@@ -1,7 +1,6 @@
-import { type ChildProcess, fork } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { readlinkSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { isSandboxError, type SandboxProcess, type SandboxResult, spawn } from '@nsbox/core'
+import { isSandboxError, type SandboxProcess } from '@nsbox/core'
 import {
   type FileSandboxOptions,
   fileKilledMessage,
@@ -11,10 +10,10 @@ import {
   messageLimitError,
   type RunnerBoundary,
 } from '@nsbox/core/runner'
+import { type Ending, ending, startPlainChild, startSandboxedChild } from './child-start.js'
 import type { ChildMessage, EndRequest, RunFileRequest, SerializableError } from './protocol.js'
 import { ResultGuard } from './result-guard.js'
 
-const CHILD_SCRIPT = fileURLToPath(new URL('./child.js', import.meta.url))
 // A child told to end exits at once; this is only for one that hangs.
 const EXIT_GRACE_MS = 5_000
 
@@ -46,13 +45,6 @@ export interface FileRequest {
   timeoutMs: number | null
   /** Receives the file's test-case events as they happen. */
   onEvent: (name: string, args: unknown) => void
-}
-
-interface Ending {
-  exitCode: number | null
-  signal: string | null
-  /** The sandbox's result; `null` for a plain child process. */
-  sandbox: SandboxResult | null
 }
 
 /**
@@ -238,65 +230,6 @@ export class TestProcess {
   #settle(outcome: FileOutcome): void {
     this.#current?.settle(outcome)
   }
-}
-
-function childEnvironment(options: TestProcessOptions): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    JEST_WORKER_ID: String(options.workerId),
-  }
-  // Jest's workers colour their messages when Jest's own output is coloured.
-  if (env.FORCE_COLOR === undefined && process.stdout.hasColors?.()) env.FORCE_COLOR = '1'
-  return env
-}
-
-// As Jest's workers: the same flags (--experimental-vm-modules…), but no debugger.
-function childExecArgv(): string[] {
-  return process.execArgv.filter((flag) => !/^--(inspect|debug)/.test(flag))
-}
-
-function startPlainChild(options: TestProcessOptions): ChildProcess {
-  return fork(CHILD_SCRIPT, [], {
-    env: childEnvironment(options),
-    execArgv: childExecArgv(),
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  })
-}
-
-function startSandboxedChild(
-  options: TestProcessOptions,
-  sandbox: FileSandboxOptions,
-  channel: MessageChannel,
-): { child: SandboxProcess; launch: LaunchShape } {
-  // The child ignores its arguments, but a sandbox keeps the host's copy of every absolute
-  // path it is given under /tmp: so Jest's transform cache (by default in /tmp) is shared
-  // with the host and the other files rather than rebuilt in each private /tmp.
-  const command = channel.command(process.execPath, [
-    ...childExecArgv(),
-    CHILD_SCRIPT,
-    ...options.keptPaths,
-  ])
-  const child = spawn(command.file, command.args, {
-    ...sandbox,
-    env: { ...childEnvironment(options), ...command.env },
-    extendEnv: false,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  return { child, launch: { cwd: process.cwd(), file: command.file, args: command.args } }
-}
-
-function ending(child: SandboxProcess | ChildProcess): Promise<Ending> {
-  if ('result' in child) {
-    return child.result.then((result) => ({
-      exitCode: result.exitCode,
-      signal: result.signal,
-      sandbox: result,
-    }))
-  }
-  return new Promise((resolve, reject) => {
-    child.once('error', reject)
-    child.once('exit', (exitCode, signal) => resolve({ exitCode, signal, sandbox: null }))
-  })
 }
 
 /**

@@ -1,19 +1,13 @@
 import { EventEmitter } from 'node:events'
-import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Writable } from 'node:stream'
-import { type SandboxProcess, type SandboxResult, spawn } from '@nsbox/core'
+import type { SandboxProcess, SandboxResult } from '@nsbox/core'
 import {
-  applyDocblock,
-  ConsoleBudget,
   type FileSandboxOptions,
   fileKilledMessage,
-  HostAccessGuard,
-  MessageChannel,
+  type MessageChannel,
   messageLimitError,
   type RunnerBoundary,
-  readDocblockOverrides,
-  withReadOnlyRunnerFiles,
 } from '@nsbox/core/runner'
 import {
   generateFileHash,
@@ -22,8 +16,8 @@ import {
   type WorkerRequest,
 } from 'vitest/node'
 import { fileFailureMessages, fileTaskOf, type TrackedFile } from './file-failure.js'
-import { RpcGuard } from './rpc-guard.js'
-import { vitestRunnerFiles } from './runner-files.js'
+import { type FileLaunch, launchFile } from './file-launch.js'
+import type { RpcGuard } from './rpc-guard.js'
 
 type Message = {
   __vitest_worker_request__?: true
@@ -140,44 +134,27 @@ export class SandboxPoolWorker implements PoolWorker {
   }
 
   async #launch(context: RunContext): Promise<void> {
-    const { project, distPath, execArgv, env } = this.#options
+    const { project } = this.#options
     const root = project.config.root
     const filepath = context.files?.[0]?.filepath ?? root
     this.#relativePath = path.relative(root, filepath)
     this.#isLaunching = true
+    let launch: FileLaunch
     try {
-      const source = readFileSync(filepath, 'utf8')
-      const fileOptions = applyDocblock(
+      launch = await launchFile(
+        this.#options,
         this.#base,
-        readDocblockOverrides(source),
-        this.#relativePath,
-        this.#boundary.docblock,
-      )
-      const runnerFiles = this.#boundary.protectRunner ? vitestRunnerFiles(project) : []
-      this.#fileOptions = withReadOnlyRunnerFiles(fileOptions, runnerFiles)
-      this.#channel = await MessageChannel.open('advanced', this.#boundary.maxMessageBytes)
-      const command = this.#channel.command(process.execPath, [
-        ...execArgv,
-        path.resolve(distPath, 'workers/forks.js'),
-      ])
-      const access = new HostAccessGuard(
-        { ...this.#fileOptions, runnerFiles },
-        { cwd: root, ...command },
+        this.#boundary,
+        filepath,
         this.#relativePath,
       )
-      const consoleBudget = new ConsoleBudget(this.#boundary.maxConsoleBytes)
-      this.#guard = new RpcGuard(access, consoleBudget, root, this.#relativePath)
-      this.#sandbox = spawn(command.file, command.args, {
-        ...this.#fileOptions,
-        cwd: root,
-        env: { ...(env as Record<string, string>), ...command.env },
-        extendEnv: false,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
+      this.#fileOptions = launch.options
+      this.#sandbox = launch.sandbox
+      this.#channel = launch.channel
+      this.#guard = launch.guard
     } catch (error) {
       this.#isLaunching = false
       this.#hasEnded = true
-      this.#channel?.close()
       this.#failFile(filepath, { name: (error as Error).name, message: (error as Error).message })
       this.#sendWaiting()
       return
@@ -186,7 +163,7 @@ export class SandboxPoolWorker implements PoolWorker {
     const logger = project.vitest.logger
     pipeInto(this.#sandbox.stdout, logger.outputStream)
     pipeInto(this.#sandbox.stderr, logger.errorStream)
-    const channel = this.#channel
+    const channel = launch.channel
     channel.on('message', (message: unknown) => this.#onWorkerMessage(message))
     channel.on('overflow', (bytes: number | null) =>
       this.#failAtBoundary(

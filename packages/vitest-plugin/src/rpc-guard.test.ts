@@ -1,6 +1,7 @@
 import { ConsoleBudget, HostAccessGuard } from '@nsbox/core/runner'
 import { describe, expect, it } from 'vitest'
-import { moduleIds, RpcGuard } from './rpc-guard.js'
+import { RpcGuard } from './rpc-guard.js'
+import { moduleIds } from './rpc-methods.js'
 
 const root = '/srv/nsbox-guard-test/project'
 const secrets = '/srv/nsbox-guard-test/secrets'
