@@ -114,7 +114,8 @@ export function sandboxView(options: ViewOptions, launch: LaunchShape): SandboxV
   const candidates = tmpBindCandidates(launch).map(realPathOf)
   return {
     hide: entries(options.hide, 'hide'),
-    ro: [...entries(options.ro, 'ro'), ...entries(options.runnerFiles, 'protectRunner')],
+    // The runner's files come first: also among `ro`, they are named as the runner's.
+    ro: [...entries(options.runnerFiles, 'protectRunner'), ...entries(options.ro, 'ro')],
     rw: entries(options.rw, 'rw'),
     readOnly: options.readOnly === true,
     tmpBinds: selectTmpBinds(candidates),

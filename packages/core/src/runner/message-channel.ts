@@ -69,6 +69,8 @@ export class MessageChannel extends EventEmitter {
       channel.#server.once('error', reject)
       channel.#server.listen(channel.#socketPath, () => resolve())
     })
+    // Once listening, a failing server only means that no sandbox connects: its end says so.
+    channel.#server.on('error', () => channel.close())
     return channel
   }
 
