@@ -14,13 +14,15 @@ import {
 /** The file descriptor the sandboxed Node.js finds its IPC channel on. */
 const CHANNEL_FD = 3
 
-// Connects to the runner's socket, puts the connection on fd 3, and becomes the command.
+// Connects to the runner's socket on fd 3 and becomes the command. Plain Perl, no
+// modules (they cost a sandbox's start-up dearly on slow machines): AF_UNIX and
+// SOCK_STREAM are 1 on every architecture nsbox runs on, and with $^F at 3 the socket,
+// the lowest free descriptor, stays open across exec.
 const CONNECT_SCRIPT = [
-  'use Socket; use POSIX (); use Fcntl;',
-  'my $path = shift @ARGV;',
-  'socket(my $s, AF_UNIX, SOCK_STREAM, 0) or die "nsbox: message channel: socket: $!\\n";',
-  'connect($s, pack_sockaddr_un($path)) or die "nsbox: message channel: connect $path: $!\\n";',
-  `if (fileno($s) == ${CHANNEL_FD}) { fcntl($s, F_SETFD, 0) } else { defined POSIX::dup2(fileno($s), ${CHANNEL_FD}) or die "nsbox: message channel: dup2: $!\\n" }`,
+  `$^F = ${CHANNEL_FD}; my $path = shift @ARGV;`,
+  'socket(my $s, 1, 1, 0) or die "nsbox: message channel: socket: $!\\n";',
+  'connect($s, pack("S Z*", 1, $path)) or die "nsbox: message channel: connect $path: $!\\n";',
+  `fileno($s) == ${CHANNEL_FD} or die "nsbox: message channel: fd ${CHANNEL_FD} is taken\\n";`,
   'exec { $ARGV[0] } @ARGV or die "nsbox: cannot run $ARGV[0]: $!\\n";',
 ].join(' ')
 
