@@ -78,7 +78,10 @@ let hostCheck: Promise<HostProblem | null> | undefined
  * the file runs with Jest's own runner, of the installed version; its test-case events
  * stream back, so reporters show progress as usual. A file killed by a limit fails as
  * that file ("Test suite failed to run" and a message naming the limit and the peak),
- * once, and the run goes on.
+ * once, and the run goes on. What a file's process reports is checked before Jest acts on
+ * it (coverage and stacks naming files its sandbox cannot read, console output over
+ * `maxConsoleSize`), each of its messages is capped at `maxMessageSize`, and the
+ * runner's own files are read-only to it (`protectRunner`).
  */
 export class NsboxRunner {
   /** Jest subscribes to the runner's events rather than passing callbacks. */
