@@ -1,4 +1,4 @@
-import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chownSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { execa } from 'execa'
@@ -16,19 +16,21 @@ const nsboxCli = path.join(repositoryRoot, 'packages/core/dist/cli/main.js')
 setGracefulCleanup()
 
 /**
- * Makes a fresh project directory under /tmp with these files (paths relative to it),
- * for the test user to run a test runner in. Hand it over with {@link handToUser} once
- * its `node_modules` is in place.
+ * Makes a fresh project directory under /tmp with these files and symbolic links (paths
+ * relative to it, links to their targets), for the test user to run a test runner in.
+ * Hand it over with {@link handToUser} once its `node_modules` is in place.
  */
 export async function writeProjectFiles(
   prefix: string,
   files: Record<string, string>,
+  links: Record<string, string> = {},
 ): Promise<{ root: string; cleanup: () => Promise<void> }> {
   const { path: root, cleanup } = await dir({ prefix, unsafeCleanup: true })
   for (const [name, content] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(root, name)), { recursive: true })
     writeFileSync(path.join(root, name), content)
   }
+  for (const [name, target] of Object.entries(links)) symlinkSync(target, path.join(root, name))
   return { root, cleanup }
 }
 

@@ -28,6 +28,8 @@ export const vitestVersion: string = JSON.parse(
 export interface VitestProject {
   /** Paths relative to the project, and their contents. */
   files: Record<string, string>
+  /** Symbolic links to make: paths relative to the project, and their targets. */
+  links?: Record<string, string>
   /** `sandbox(<this>)` as the pool, or `'forks'` for Vitest's own pool. */
   pool: Record<string, unknown> | 'forks'
   /** Extra `test` config, as JSON. */
@@ -57,17 +59,21 @@ export async function writeVitestProject(
   user: TestUser = testUser(),
 ): Promise<{ root: string; cleanup: () => Promise<void> }> {
   const pool = project.pool === 'forks' ? "'forks'" : `sandbox(${JSON.stringify(project.pool)})`
-  const { root, cleanup } = await writeProjectFiles('nsbox-vitest-', {
-    'package.json': '{ "type": "module" }\n',
-    'vitest.config.js': [
-      "import { defineConfig } from 'vitest/config'",
-      "import { sandbox } from '@nsbox/vitest-plugin'",
-      project.config ??
-        `export default defineConfig({ test: { pool: ${pool}, ...${JSON.stringify(project.test ?? {})} } })`,
-      '',
-    ].join('\n'),
-    ...project.files,
-  })
+  const { root, cleanup } = await writeProjectFiles(
+    'nsbox-vitest-',
+    {
+      'package.json': '{ "type": "module" }\n',
+      'vitest.config.js': [
+        "import { defineConfig } from 'vitest/config'",
+        "import { sandbox } from '@nsbox/vitest-plugin'",
+        project.config ??
+          `export default defineConfig({ test: { pool: ${pool}, ...${JSON.stringify(project.test ?? {})} } })`,
+        '',
+      ].join('\n'),
+      ...project.files,
+    },
+    project.links,
+  )
   // The plugin is copied, not linked, so that its `vitest` import resolves to the
   // project's Vitest, as it does when installed from npm.
   const pluginCopy = path.join(root, 'node_modules/@nsbox/vitest-plugin')

@@ -15,6 +15,8 @@ export type SandboxErrorCode =
   | 'ERR_LIMIT_UNAVAILABLE'
   | 'ERR_SETUP_FAILED'
   | 'ERR_EXEC_FAILED'
+  | 'ERR_HOST_ACCESS'
+  | 'ERR_MESSAGE_LIMIT'
 
 /**
  * Base class of every error nsbox raises.
@@ -137,6 +139,35 @@ export class ExecFailedError extends SandboxError {
   constructor(errno: string, message: string) {
     super('ERR_EXEC_FAILED', message)
     this.errno = errno
+  }
+}
+
+/**
+ * A sandboxed test file asked its runner, on the host, to read or write a path that its
+ * sandbox itself cannot (a `hide` path, the host's `/proc`, a read-only runner file).
+ */
+export class HostAccessError extends SandboxError {
+  /** The host path that was asked for. */
+  readonly path: string
+  /** The option that keeps the sandbox from it, such as `hide`. */
+  readonly option: string
+  constructor(path: string, option: string, message: string) {
+    super('ERR_HOST_ACCESS', message)
+    this.path = path
+    this.option = option
+  }
+}
+
+/** A sandbox sent its runner more than a cap allows: one message, or console output. */
+export class MessageLimitError extends SandboxError {
+  /** The cap's option name: `maxMessageSize` or `maxConsoleSize`. */
+  readonly option: string
+  /** The cap, in bytes. */
+  readonly limitBytes: number
+  constructor(option: string, limitBytes: number, message: string) {
+    super('ERR_MESSAGE_LIMIT', message)
+    this.option = option
+    this.limitBytes = limitBytes
   }
 }
 

@@ -6,11 +6,13 @@ describe('resolveRunnerOptions', () => {
     expect(resolveRunnerOptions(undefined, 'the runner')).toEqual({
       sandbox: { memory: '2G' },
       onUnsupported: 'error',
+      boundary: expect.objectContaining({ protectRunner: true, docblock: 'any' }),
       isolate: 'file',
     })
     expect(resolveRunnerOptions({ isolate: 'worker', memory: false }, 'the runner')).toEqual({
       sandbox: {},
       onUnsupported: 'error',
+      boundary: expect.objectContaining({ protectRunner: true }),
       isolate: 'worker',
     })
   })

@@ -27,6 +27,7 @@ import type {
 import pLimit from 'p-limit'
 import { locateJestModules } from './jest-modules.js'
 import { type JestModules, type SerializedRunnerContext, serializeContext } from './protocol.js'
+import { jestRunnerFiles, withRunnerFilesReadOnly } from './runner-files.js'
 import { type FileOutcome, failure, TestProcess } from './test-process.js'
 
 /**
@@ -77,7 +78,10 @@ let hostCheck: Promise<HostProblem | null> | undefined
  * the file runs with Jest's own runner, of the installed version; its test-case events
  * stream back, so reporters show progress as usual. A file killed by a limit fails as
  * that file ("Test suite failed to run" and a message naming the limit and the peak),
- * once, and the run goes on.
+ * once, and the run goes on. What a file's process reports is checked before Jest acts on
+ * it (coverage and stacks naming files its sandbox cannot read, console output over
+ * `maxConsoleSize`), each of its messages is capped at `maxMessageSize`, and the
+ * runner's own files are read-only to it (`protectRunner`).
  */
 export class NsboxRunner {
   /** Jest subscribes to the runner's events rather than passing callbacks. */
@@ -185,11 +189,13 @@ export class NsboxRunner {
       testProcess =
         plan.reuse && worker.process && !worker.process.hasEnded
           ? worker.process
-          : new TestProcess({
+          : await TestProcess.start({
               workerId: worker.id,
               sandbox: plan.sandbox,
               keptPaths: [test.context.config.cacheDirectory],
               scrub: plan.reuse && plan.sandbox !== null,
+              boundary: this.#options.boundary,
+              runnerFiles: plan.runnerFiles,
             })
       if (plan.reuse) worker.process = testProcess
       running.add(testProcess)
@@ -220,13 +226,25 @@ export class NsboxRunner {
     test: Test,
     relativePath: string,
     base: FileSandboxOptions | null,
-  ): { sandbox: FileSandboxOptions | null; reuse: boolean; timeoutMs: number | null } {
+  ): {
+    sandbox: FileSandboxOptions | null
+    runnerFiles: string[]
+    reuse: boolean
+    timeoutMs: number | null
+  } {
+    const { boundary } = this.#options
     const overrides = base ? readDocblockOverrides(readFileSync(test.path, 'utf8')) : []
-    const options = base ? applyDocblock(base, overrides, relativePath) : this.#options.sandbox
+    const options = base
+      ? applyDocblock(base, overrides, relativePath, boundary.docblock)
+      : this.#options.sandbox
     // The timeout is the file's, not its sandbox's: the runner keeps it.
     const { timeout: _timeout, ...sandbox } = options
+    const { config } = test.context
+    const runnerFiles =
+      base && boundary.protectRunner ? jestRunnerFiles(config, this.#globalConfig) : []
     return {
-      sandbox: base ? sandbox : null,
+      sandbox: base ? withRunnerFilesReadOnly(sandbox, runnerFiles, config.cacheDirectory) : null,
+      runnerFiles,
       reuse: this.#isolate === 'worker' && overrides.length === 0,
       timeoutMs: fileTimeoutMs(options),
     }

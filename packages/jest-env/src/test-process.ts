@@ -1,11 +1,19 @@
-import { type ChildProcess, fork } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { readlinkSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { isSandboxError, type SandboxProcess, type SandboxResult, spawn } from '@nsbox/core'
-import { type FileSandboxOptions, fileKilledMessage } from '@nsbox/core/runner'
+import { isSandboxError, type SandboxProcess } from '@nsbox/core'
+import {
+  type FileSandboxOptions,
+  fileKilledMessage,
+  HostAccessGuard,
+  type LaunchShape,
+  MessageChannel,
+  messageLimitError,
+  type RunnerBoundary,
+} from '@nsbox/core/runner'
+import { type Ending, ending, startPlainChild, startSandboxedChild } from './child-start.js'
 import type { ChildMessage, EndRequest, RunFileRequest, SerializableError } from './protocol.js'
+import { ResultGuard } from './result-guard.js'
 
-const CHILD_SCRIPT = fileURLToPath(new URL('./child.js', import.meta.url))
 // A child told to end exits at once; this is only for one that hangs.
 const EXIT_GRACE_MS = 5_000
 
@@ -22,6 +30,10 @@ export interface TestProcessOptions {
   keptPaths: string[]
   /** Whether to end the processes a file left behind and empty `/tmp` after each file. */
   scrub: boolean
+  /** How the runner guards itself from the files. */
+  boundary: RunnerBoundary
+  /** The runner's own files, read-only in the sandbox (already among `sandbox.ro`). */
+  runnerFiles: string[]
 }
 
 /** One test file for a {@link TestProcess} to run. */
@@ -35,36 +47,67 @@ export interface FileRequest {
   onEvent: (name: string, args: unknown) => void
 }
 
-interface Ending {
-  exitCode: number | null
-  signal: string | null
-  /** The sandbox's result; `null` for a plain child process. */
-  sandbox: SandboxResult | null
-}
-
 /**
  * A process that runs test files one at a time with Jest's own runner: in a sandbox of its
  * own, or plainly where sandboxes cannot start. A file that a limit killed, or whose
  * process died before Jest reported on it, ends as a failure that says so; the process is
  * then gone, and {@link TestProcess.hasEnded} is true.
+ *
+ * A sandboxed process talks to the runner over a {@link MessageChannel}, whose messages
+ * are capped, and what it reports passes a {@link ResultGuard} before Jest sees it.
  */
 export class TestProcess {
   readonly #child: SandboxProcess | ChildProcess
+  readonly #channel: MessageChannel | null
+  readonly #launch: LaunchShape | null
   readonly #options: TestProcessOptions
   readonly #ending: Promise<Ending>
   #hasEnded = false
-  #current: { request: FileRequest; settle: (outcome: FileOutcome) => void } | null = null
+  #current: {
+    request: FileRequest
+    guard: ResultGuard | null
+    settle: (outcome: FileOutcome) => void
+  } | null = null
   #timedOut = false
+  // Why the runner ended the process itself (a cap), when it did.
+  #boundaryFailure: Error | null = null
 
-  /** Starts the process; throws nsbox's errors (such as `ERR_LIMIT_UNAVAILABLE`). */
-  constructor(options: TestProcessOptions) {
+  /** Starts the process; rejects with nsbox's errors (such as `ERR_LIMIT_UNAVAILABLE`). */
+  static async start(options: TestProcessOptions): Promise<TestProcess> {
+    if (!options.sandbox) return new TestProcess(options, startPlainChild(options), null, null)
+    const channel = await MessageChannel.open('json', options.boundary.maxMessageBytes)
+    try {
+      const { child, launch } = startSandboxedChild(options, options.sandbox, channel)
+      return new TestProcess(options, child, channel, launch)
+    } catch (error) {
+      channel.close()
+      throw error
+    }
+  }
+
+  private constructor(
+    options: TestProcessOptions,
+    child: SandboxProcess | ChildProcess,
+    channel: MessageChannel | null,
+    launch: LaunchShape | null,
+  ) {
     this.#options = options
-    this.#child = startChild(options)
+    this.#child = child
+    this.#channel = channel
+    this.#launch = launch
     this.#child.stdout?.pipe(process.stdout, { end: false })
     this.#child.stderr?.pipe(process.stderr, { end: false })
-    this.#child.on('message', (message: ChildMessage) => this.#onMessage(message))
+    const messages = channel ?? this.#child
+    messages.on('message', (message: ChildMessage) => this.#onMessage(message))
+    channel?.on('overflow', (bytes: number | null) => {
+      const file = this.#current?.request.relativePath ?? 'a test file'
+      const limit = options.boundary.maxMessageBytes
+      this.#failAtBoundary(messageLimitError(file, 'maxMessageSize', limit, bytes))
+    })
+    channel?.on('broken', (error: Error) => this.#failAtBoundary(error))
     this.#ending = ending(this.#child).finally(() => {
       this.#hasEnded = true
+      channel?.close()
     })
     this.#ending.then(
       (end) => this.#onEnd(end),
@@ -82,6 +125,18 @@ export class TestProcess {
     if (this.#hasEnded) {
       return Promise.resolve(failure(`nsbox: ${request.relativePath}: its test process is gone.`))
     }
+    const guard =
+      this.#launch && this.#options.sandbox
+        ? new ResultGuard(
+            new HostAccessGuard(
+              { ...this.#options.sandbox, runnerFiles: this.#options.runnerFiles },
+              this.#launch,
+              request.relativePath,
+            ),
+            this.#options.boundary.maxConsoleBytes,
+            request.relativePath,
+          )
+        : null
     return new Promise((resolve) => {
       this.#timedOut = false
       const timer =
@@ -93,6 +148,7 @@ export class TestProcess {
             }, request.timeoutMs)
       this.#current = {
         request,
+        guard,
         settle: (outcome) => {
           clearTimeout(timer)
           this.#current = null
@@ -105,7 +161,7 @@ export class TestProcess {
         workerId: this.#options.workerId,
         scrubIn: this.#options.scrub ? readlinkSync('/proc/self/ns/pid') : null,
       }
-      this.#child.send(message)
+      this.#send(message)
     })
   }
 
@@ -119,14 +175,32 @@ export class TestProcess {
     if (this.#hasEnded) return
     const force = setTimeout(() => this.kill(), EXIT_GRACE_MS)
     const end: EndRequest = { type: 'end' }
-    if (this.#child.connected) this.#child.send(end)
+    if (this.#channel ? this.#channel.connected : this.#child.connected) this.#send(end)
     await this.#ending.catch(() => undefined)
     clearTimeout(force)
   }
 
-  #onMessage(message: ChildMessage): void {
+  #send(message: RunFileRequest | EndRequest): void {
+    if (this.#channel) this.#channel.send(message)
+    else this.#child.send?.(message)
+  }
+
+  // The file broke one of the runner's caps: end the process, and fail the file with `error`.
+  #failAtBoundary(error: Error): void {
+    if (this.#boundaryFailure || this.#hasEnded) return
+    this.#boundaryFailure = error
+    this.kill()
+  }
+
+  #onMessage(incoming: ChildMessage): void {
     const current = this.#current
-    if (!current) return
+    if (!current || this.#boundaryFailure) return
+    const verdict = current.guard ? current.guard.check(incoming) : { message: incoming }
+    if ('error' in verdict) {
+      this.#failAtBoundary(verdict.error)
+      return
+    }
+    const { message } = verdict
     if (message.type === 'event') current.request.onEvent(message.name, message.args)
     else if (message.type === 'result') current.settle({ ok: true, result: message.result })
     else current.settle({ ok: false, error: message.error })
@@ -136,6 +210,10 @@ export class TestProcess {
     const current = this.#current
     if (!current) return
     const { relativePath } = current.request
+    if (this.#boundaryFailure) {
+      current.settle(failure(this.#boundaryFailure))
+      return
+    }
     const timeout = { killedBy: 'timeout' as const, memoryPeak: null, pidsPeak: null }
     const killed = this.#timedOut
       ? fileKilledMessage(relativePath, timeout, { timeout: current.request.timeoutMs ?? 0 })
@@ -152,42 +230,6 @@ export class TestProcess {
   #settle(outcome: FileOutcome): void {
     this.#current?.settle(outcome)
   }
-}
-
-function startChild(options: TestProcessOptions): SandboxProcess | ChildProcess {
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    JEST_WORKER_ID: String(options.workerId),
-  }
-  // Jest's workers colour their messages when Jest's own output is coloured.
-  if (env.FORCE_COLOR === undefined && process.stdout.hasColors?.()) env.FORCE_COLOR = '1'
-  // As Jest's workers: the same flags (--experimental-vm-modules…), but no debugger.
-  const execArgv = process.execArgv.filter((flag) => !/^--(inspect|debug)/.test(flag))
-  const stdio: ['ignore', 'pipe', 'pipe', 'ipc'] = ['ignore', 'pipe', 'pipe', 'ipc']
-  if (!options.sandbox) return fork(CHILD_SCRIPT, [], { env, execArgv, stdio })
-  // The child ignores its arguments, but a sandbox keeps the host's copy of every absolute
-  // path it is given under /tmp: so Jest's transform cache (by default in /tmp) is shared
-  // with the host and the other files rather than rebuilt in each private /tmp.
-  return spawn(process.execPath, [...execArgv, CHILD_SCRIPT, ...options.keptPaths], {
-    ...options.sandbox,
-    env,
-    extendEnv: false,
-    stdio,
-  })
-}
-
-function ending(child: SandboxProcess | ChildProcess): Promise<Ending> {
-  if ('result' in child) {
-    return child.result.then((result) => ({
-      exitCode: result.exitCode,
-      signal: result.signal,
-      sandbox: result,
-    }))
-  }
-  return new Promise((resolve, reject) => {
-    child.once('error', reject)
-    child.once('exit', (exitCode, signal) => resolve({ exitCode, signal, sandbox: null }))
-  })
 }
 
 /**

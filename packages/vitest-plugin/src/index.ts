@@ -25,10 +25,14 @@ export interface SandboxPoolOptions extends TestSandboxOptions {}
  * naming the limit and the peak; the rest of the run goes on.
  *
  * A test file can change its own limits in a docblock at its top:
- * `/** @nsbox memory=1G network=host timeout=2m *\/`.
+ * `/** @nsbox memory=1G network=host timeout=2m *\/` (`docblock: 'tighten-only'` lets it
+ * only tighten them). Vitest's main process serves a file's worker only what its sandbox
+ * could read itself, the runner's own files are read-only to it, and its messages and
+ * console output are capped.
  *
  * @param options - See {@link SandboxPoolOptions}. Default: `memory: '2G'`, loopback
- *   network, private 1G `/tmp`, no timeout, `onUnsupported: 'error'`.
+ *   network, private 1G `/tmp`, no timeout, `protectRunner: true`, `docblock: 'any'`,
+ *   `maxMessageSize: '16M'`, `maxConsoleSize: '8M'`, `onUnsupported: 'error'`.
  *
  * @example
  * ```ts
@@ -46,7 +50,7 @@ export function sandbox(options?: SandboxPoolOptions): PoolRunnerInitializer {
     name: 'nsbox',
     createPoolWorker: (poolOptions) =>
       support.canSandbox
-        ? new SandboxPoolWorker(poolOptions, resolved.sandbox)
+        ? new SandboxPoolWorker(poolOptions, resolved.sandbox, resolved.boundary)
         : new UnsandboxedPoolWorker(poolOptions),
   }
 }

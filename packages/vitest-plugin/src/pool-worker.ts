@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events'
-import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Writable } from 'node:stream'
-import { type SandboxProcess, type SandboxResult, spawn } from '@nsbox/core'
+import type { SandboxProcess, SandboxResult } from '@nsbox/core'
 import {
-  applyDocblock,
   type FileSandboxOptions,
   fileKilledMessage,
-  readDocblockOverrides,
+  type MessageChannel,
+  messageLimitError,
+  type RunnerBoundary,
 } from '@nsbox/core/runner'
 import {
   generateFileHash,
@@ -16,6 +16,8 @@ import {
   type WorkerRequest,
 } from 'vitest/node'
 import { fileFailureMessages, fileTaskOf, type TrackedFile } from './file-failure.js'
+import { type FileLaunch, launchFile } from './file-launch.js'
+import type { RpcGuard } from './rpc-guard.js'
 
 type Message = {
   __vitest_worker_request__?: true
@@ -32,6 +34,9 @@ const STOP_GRACE_MS = 10_000
  * until then the worker answers Vitest's `start` itself and replays it to the real
  * worker. When a limit kills the sandbox, the worker fails the file as that file, the
  * way Vitest's own worker reports a failed file, and reports the death only once.
+ *
+ * The worker talks to Vitest over a {@link MessageChannel}, whose messages are capped, and
+ * through an {@link RpcGuard}: Vitest serves it only what its sandbox could read itself.
  */
 export class SandboxPoolWorker implements PoolWorker {
   readonly name = 'nsbox'
@@ -40,8 +45,16 @@ export class SandboxPoolWorker implements PoolWorker {
   readonly cacheFs = false
   readonly #options: PoolOptions
   readonly #base: FileSandboxOptions
+  readonly #boundary: RunnerBoundary
   readonly #events = new EventEmitter()
   #sandbox: SandboxProcess | null = null
+  #channel: MessageChannel | null = null
+  #guard: RpcGuard | null = null
+  #isLaunching = false
+  // What Vitest sent while the sandbox was being set up, for it once it is.
+  #waiting: WorkerRequest[] = []
+  // Why nsbox failed the file itself (a cap), when it did.
+  #boundaryFailure: Error | null = null
   #heldStart: WorkerRequest | null = null
   #heldRun: WorkerRequest | null = null
   #file: TrackedFile | null = null
@@ -51,9 +64,10 @@ export class SandboxPoolWorker implements PoolWorker {
   #isStopping = false
   #isFileFinished = false
 
-  constructor(options: PoolOptions, base: FileSandboxOptions) {
+  constructor(options: PoolOptions, base: FileSandboxOptions, boundary: RunnerBoundary) {
     this.#options = options
     this.#base = base
+    this.#boundary = boundary
   }
 
   on(event: string, callback: (arg: unknown) => void): void {
@@ -84,13 +98,17 @@ export class SandboxPoolWorker implements PoolWorker {
     }
     if (
       request.__vitest_worker_request__ &&
-      (request.type === 'run' || request.type === 'collect')
+      (request.type === 'run' || request.type === 'collect') &&
+      !this.#sandbox &&
+      !this.#isLaunching
     ) {
-      if (!this.#sandbox) {
-        this.#heldRun = message
-        this.#launch((message as unknown as { context: RunContext }).context)
-        return
-      }
+      this.#heldRun = message
+      void this.#launch((message as unknown as { context: RunContext }).context)
+      return
+    }
+    if (this.#isLaunching) {
+      this.#waiting.push(message)
+      return
     }
     if (
       request.__vitest_worker_request__ &&
@@ -100,7 +118,7 @@ export class SandboxPoolWorker implements PoolWorker {
       this.#emitLater({ __vitest_worker_response__: true, type: 'stopped' })
       return
     }
-    if (!this.#hasEnded) this.#sandbox?.send(message)
+    if (!this.#hasEnded) this.#channel?.send(this.#guard ? this.#guard.toWorker(message) : message)
   }
 
   async stop(): Promise<void> {
@@ -115,47 +133,83 @@ export class SandboxPoolWorker implements PoolWorker {
     }
   }
 
-  #launch(context: RunContext): void {
-    const { project, distPath, execArgv, env } = this.#options
+  async #launch(context: RunContext): Promise<void> {
+    const { project } = this.#options
     const root = project.config.root
     const filepath = context.files?.[0]?.filepath ?? root
     this.#relativePath = path.relative(root, filepath)
+    this.#isLaunching = true
+    let launch: FileLaunch
     try {
-      const source = readFileSync(filepath, 'utf8')
-      this.#fileOptions = applyDocblock(
+      launch = await launchFile(
+        this.#options,
         this.#base,
-        readDocblockOverrides(source),
+        this.#boundary,
+        filepath,
         this.#relativePath,
       )
-      this.#sandbox = spawn(
-        process.execPath,
-        [...execArgv, path.resolve(distPath, 'workers/forks.js')],
-        {
-          ...this.#fileOptions,
-          cwd: root,
-          env: env as Record<string, string>,
-          extendEnv: false,
-          stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-          serialization: 'advanced',
-        },
-      )
+      this.#fileOptions = launch.options
+      this.#sandbox = launch.sandbox
+      this.#channel = launch.channel
+      this.#guard = launch.guard
     } catch (error) {
+      this.#isLaunching = false
       this.#hasEnded = true
       this.#failFile(filepath, { name: (error as Error).name, message: (error as Error).message })
+      this.#sendWaiting()
       return
     }
+    this.#isLaunching = false
     const logger = project.vitest.logger
     pipeInto(this.#sandbox.stdout, logger.outputStream)
     pipeInto(this.#sandbox.stderr, logger.errorStream)
-    this.#sandbox.on('message', (message: unknown) => this.#onWorkerMessage(message))
+    const channel = launch.channel
+    channel.on('message', (message: unknown) => this.#onWorkerMessage(message))
+    channel.on('overflow', (bytes: number | null) =>
+      this.#failAtBoundary(
+        messageLimitError(
+          this.#relativePath,
+          'maxMessageSize',
+          this.#boundary.maxMessageBytes,
+          bytes,
+        ),
+      ),
+    )
+    channel.on('broken', (error: Error) => this.#failAtBoundary(error))
     this.#sandbox.result.then(
       (result) => this.#onEnd(filepath, result),
       (error: Error) => this.#onEnd(filepath, null, error),
     )
-    this.#sandbox.send(this.#heldStart)
+    channel.send(this.#heldStart)
+    this.#sendWaiting()
   }
 
-  #onWorkerMessage(message: unknown): void {
+  // What Vitest sent while the sandbox was being set up.
+  #sendWaiting(): void {
+    const waiting = this.#waiting
+    this.#waiting = []
+    for (const message of waiting) this.send(message)
+  }
+
+  // The file broke one of the runner's caps: end its sandbox, and fail it with `error`.
+  #failAtBoundary(error: Error): void {
+    if (this.#boundaryFailure || this.#hasEnded) return
+    this.#boundaryFailure = error
+    this.#sandbox?.kill('SIGKILL')
+  }
+
+  #onWorkerMessage(incoming: unknown): void {
+    if (this.#boundaryFailure) return
+    const verdict = this.#guard?.fromWorker(incoming) ?? { forward: incoming }
+    if ('reply' in verdict) {
+      if (verdict.reply) this.#channel?.send(verdict.reply)
+      return
+    }
+    if ('fail' in verdict) {
+      this.#failAtBoundary(verdict.fail)
+      return
+    }
+    const message = verdict.forward
     const response = message as Message
     if (response?.__vitest_worker_response__ && response.type === 'started' && this.#heldRun) {
       const run = this.#heldRun
@@ -165,7 +219,7 @@ export class SandboxPoolWorker implements PoolWorker {
         this.#emitLater({ __vitest_worker_response__: true, type: 'testfileFinished', error })
         return
       }
-      this.#sandbox?.send(run)
+      this.#channel?.send(run)
       return
     }
     if (response?.__vitest_worker_response__ && response.type === 'testfileFinished') {
@@ -184,6 +238,12 @@ export class SandboxPoolWorker implements PoolWorker {
 
   #onEnd(filepath: string, result: SandboxResult | null, error?: Error): void {
     this.#hasEnded = true
+    this.#channel?.close()
+    if (!this.#isFileFinished && this.#boundaryFailure) {
+      const { name, message } = this.#boundaryFailure
+      this.#failFile(filepath, { name, message })
+      return
+    }
     const killed = result && fileKilledMessage(this.#relativePath, result, this.#fileOptions)
     if (!this.#isFileFinished && killed) {
       this.#failFile(filepath, { name: 'SandboxLimitError', message: killed })

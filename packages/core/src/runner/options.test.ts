@@ -8,18 +8,55 @@ const invalid = (option: string, message: RegExp) =>
     message: expect.stringMatching(message),
   })
 
+const boundaryDefaults = {
+  protectRunner: true,
+  docblock: 'any',
+  maxMessageBytes: 16 * 2 ** 20,
+  maxConsoleBytes: 8 * 2 ** 20,
+}
+
 describe('resolveTestSandboxOptions', () => {
   it('defaults to a 2G memory cap and failing on unsupported hosts', () => {
     expect(resolveTestSandboxOptions(undefined, 'sandbox()')).toEqual({
       sandbox: { memory: '2G' },
       onUnsupported: 'error',
+      boundary: boundaryDefaults,
     })
     expect(
       resolveTestSandboxOptions({ memory: false, onUnsupported: 'warn' }, 'sandbox()'),
     ).toEqual({
       sandbox: {},
       onUnsupported: 'warn',
+      boundary: boundaryDefaults,
     })
+  })
+
+  it('guards the runner by default: its files read-only, docblocks free, 16M messages, 8M console', () => {
+    expect(
+      resolveTestSandboxOptions(
+        {
+          protectRunner: false,
+          docblock: 'tighten-only',
+          maxMessageSize: '4M',
+          maxConsoleSize: 1024,
+        },
+        'sandbox()',
+      ),
+    ).toMatchObject({
+      sandbox: { memory: '2G' },
+      boundary: {
+        protectRunner: false,
+        docblock: 'tighten-only',
+        maxMessageBytes: 4 * 2 ** 20,
+        maxConsoleBytes: 1024,
+      },
+    })
+    expect(() => resolveTestSandboxOptions({ docblock: 'never' }, 'sandbox()')).toThrowError(
+      invalid('docblock', /'any', 'tighten-only' or 'off', got "never"/),
+    )
+    expect(() => resolveTestSandboxOptions({ maxMessageSize: 'big' }, 'sandbox()')).toThrowError(
+      invalid('maxMessageSize', /size such as/),
+    )
   })
 
   it('rejects unknown options and bad values with the core messages', () => {
