@@ -72,7 +72,8 @@ refuses() {
   cp -r "$work/${project%%-*}/test" "$work/${project%%-*}/"*.config.* "$work/$project/"
   cd "$work/$project"
   echo '{ "private": true }' >package.json
-  npm install --no-audit --no-fund --loglevel=error "${tarballs[@]}" "$runner" >/dev/null
+  # npm itself refuses the peer range; pnpm and yarn only warn, and --legacy-peer-deps goes on.
+  npm install --no-audit --no-fund --loglevel=error --legacy-peer-deps "${tarballs[@]}" "$runner" >/dev/null
   local version=${runner##*@}
   if as_user ./node_modules/.bin/$command >"$work/$project.log" 2>&1; then
     cat "$work/$project.log"

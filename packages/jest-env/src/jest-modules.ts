@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { SetupFailedError } from '@nsbox/core'
@@ -38,4 +39,14 @@ function loadedJestCore(): string | undefined {
     if (match?.[1]) return path.join(match[1], 'package.json')
   }
   return undefined
+}
+
+/** The version of the Jest that loaded this runner (its `@jest/core`), or `'unknown'`. */
+export function runningJestVersion(rootDir: string = process.cwd()): string {
+  const manifest = loadedJestCore() ?? path.join(rootDir, 'node_modules', 'jest', 'package.json')
+  try {
+    return (JSON.parse(readFileSync(manifest, 'utf8')) as { version?: string }).version ?? 'unknown'
+  } catch {
+    return 'unknown'
+  }
 }

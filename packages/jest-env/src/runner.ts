@@ -3,6 +3,7 @@ import path from 'node:path'
 import { InvalidOptionError, probe } from '@nsbox/core'
 import {
   applyDocblock,
+  checkRunnerVersion,
   type FileSandboxOptions,
   fileTimeoutMs,
   type HostProblem,
@@ -10,6 +11,7 @@ import {
   type ResolvedTestSandboxOptions,
   readDocblockOverrides,
   resolveTestSandboxOptions,
+  SUPPORTED_JEST,
   type TestSandboxOptions,
   unsupportedHostError,
   warnUnsandboxed,
@@ -25,7 +27,7 @@ import type {
   UnsubscribeFn,
 } from 'jest-runner'
 import pLimit from 'p-limit'
-import { locateJestModules } from './jest-modules.js'
+import { locateJestModules, runningJestVersion } from './jest-modules.js'
 import { type JestModules, type SerializedRunnerContext, serializeContext } from './protocol.js'
 import { jestRunnerFiles, withRunnerFilesReadOnly } from './runner-files.js'
 import { type FileOutcome, failure, TestProcess } from './test-process.js'
@@ -109,6 +111,8 @@ export class NsboxRunner {
     context: TestRunnerContext,
     runnerOptions?: NsboxRunnerOptions,
   ) {
+    // Jest 28 and older would run the files through this runner with a protocol it does not know.
+    checkRunnerVersion('jest', runningJestVersion(globalConfig.rootDir), SUPPORTED_JEST, OWNER)
     this.#globalConfig = globalConfig
     this.#context = context
     const resolved = resolveRunnerOptions(runnerOptions, OWNER)

@@ -5,8 +5,13 @@
  * @packageDocumentation
  * @module @nsbox/vitest-plugin
  */
-import { resolveTestSandboxOptions, type TestSandboxOptions } from '@nsbox/core/runner'
-import type { PoolRunnerInitializer } from 'vitest/node'
+import {
+  checkRunnerVersion,
+  resolveTestSandboxOptions,
+  SUPPORTED_VITEST,
+  type TestSandboxOptions,
+} from '@nsbox/core/runner'
+import { type PoolRunnerInitializer, version as vitestVersion } from 'vitest/node'
 import { SandboxPoolWorker } from './pool-worker.js'
 import { checkHostSupport, UnsandboxedPoolWorker } from './unsupported.js'
 
@@ -44,6 +49,8 @@ export interface SandboxPoolOptions extends TestSandboxOptions {}
  * ```
  */
 export function sandbox(options?: SandboxPoolOptions): PoolRunnerInitializer {
+  // Vitest 3 ignores a pool object and 4.0.9 crashes on it, both without a word.
+  checkRunnerVersion('vitest', vitestVersion, SUPPORTED_VITEST, '@nsbox/vitest-plugin')
   const resolved = resolveTestSandboxOptions(options, 'sandbox()')
   const support = checkHostSupport(resolved.onUnsupported)
   return {

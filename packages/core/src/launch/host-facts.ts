@@ -15,13 +15,15 @@ export function gatherHostFacts(
   ipc: { enabled: boolean; serialization: string },
 ): HostFacts {
   checkCwd(spec.cwd)
-  // Only files and directories come back from a hidden place: a socket, fifo or device
-  // named as an argument stays hidden like the rest.
+  // Under untrusted only files and directories come back from a hidden place: a socket,
+  // fifo or device named as an argument stays hidden like the rest. Elsewhere a socket
+  // argument (a runner's message channel) brings its /tmp entry back.
+  const onlyFiles = spec.filesystem.hideSockets
   const realCandidates = tmpBindCandidates(spec).flatMap((candidate) => {
     try {
       const real = realpathSync.native(candidate)
       const stats = statSync(real)
-      return stats.isFile() || stats.isDirectory() ? [real] : []
+      return !onlyFiles || stats.isFile() || stats.isDirectory() ? [real] : []
     } catch {
       return []
     }

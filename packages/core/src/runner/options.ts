@@ -32,6 +32,8 @@ export interface TestSandboxOptions {
   hide?: string[]
   /** The whole filesystem read-only but `/tmp`, `/dev/shm` and `rw` paths, as `run`'s `readOnly`. Default: `false`. */
   readOnly?: boolean
+  /** A seccomp filter in every test file's sandbox, as `run`'s `seccomp`. Default: `false`. */
+  seccomp?: boolean
   /**
    * Whether the test runner's own files are read-only in every test file's sandbox: the
    * runner's and Babel's config files, `package.json`, lockfiles, package manager
@@ -124,6 +126,7 @@ const OPTION_KEYS: readonly string[] = [
   'rw',
   'hide',
   'readOnly',
+  'seccomp',
   ...Object.keys(BOUNDARY_DEFAULTS),
   'onUnsupported',
 ]
