@@ -28,7 +28,7 @@ describe('resolveRunnerOptions', () => {
       }),
     )
     expect(() => resolveRunnerOptions({ memroy: '1G' }, 'createRunner()')).toThrowError(
-      /unknown option `memroy` for createRunner\(\)/,
+      /unknown option `memroy` for createRunner\(\)\. Known options: .*, isolate\.$/,
     )
   })
 })

@@ -69,7 +69,7 @@ export function resolveRunnerOptions(
       `nsbox: expected the \`isolate\` option of ${owner} to be 'file' or 'worker', got ${JSON.stringify(isolate)}.`,
     )
   }
-  return { ...resolveTestSandboxOptions(sandboxOptions, owner), isolate }
+  return { ...resolveTestSandboxOptions(sandboxOptions, owner, ['isolate']), isolate }
 }
 
 let hostCheck: Promise<HostProblem | null> | undefined

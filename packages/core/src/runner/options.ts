@@ -137,10 +137,13 @@ const OPTION_KEYS: readonly string[] = [
  *
  * @param options - What the user passed, unchecked.
  * @param owner - How the user passed them, for messages: `sandbox()`, `the Jest runner`.
+ * @param ownKeys - Options the integration takes itself (and has taken out), named in the
+ *   list of known options all the same.
  */
 export function resolveTestSandboxOptions(
   options: unknown,
   owner: string,
+  ownKeys: readonly string[] = [],
 ): ResolvedTestSandboxOptions {
   if (options === undefined || options === null) options = {}
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -154,7 +157,7 @@ export function resolveTestSandboxOptions(
     if (!OPTION_KEYS.includes(key)) {
       throw new InvalidOptionError(
         key,
-        `nsbox: unknown option \`${key}\` for ${owner}. Known options: ${OPTION_KEYS.join(', ')}.`,
+        `nsbox: unknown option \`${key}\` for ${owner}. Known options: ${[...OPTION_KEYS, ...ownKeys].join(', ')}.`,
       )
     }
   }
