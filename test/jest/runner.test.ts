@@ -360,6 +360,16 @@ test('is sandboxed with the network of its project', async () => {
     expect(result.report.numTotalTestSuites).toBe(0)
   })
 
+  it('off Linux, refuses with ERR_UNSUPPORTED_PLATFORM, or runs unsandboxed with one warning', async () => {
+    const files = { 'tests/a.test.js': PASSING }
+    const refused = await run({ files, runner: {}, platform: 'darwin' })
+    expect(refused.exitCode).not.toBe(0)
+    expect(refused.stdout + refused.stderr).toMatch(/sandboxes need Linux .*and this is darwin/)
+    const warned = await run({ files, runner: { onUnsupported: 'warn' }, platform: 'darwin' })
+    expect(warned.exitCode, warned.stdout + warned.stderr).toBe(0)
+    expect(warned.stderr.match(/WITHOUT sandboxes/g)).toHaveLength(1)
+  })
+
   it("onUnsupported: 'warn' runs the files unsandboxed, saying so once", async () => {
     const result = await run({
       files: { 'tests/a.test.js': PASSING, 'tests/b.test.js': PASSING },

@@ -34,6 +34,8 @@ export async function writeProjectFiles(
   return { root, cleanup }
 }
 
+const fakePlatform = new URL('./fake-platform.mjs', import.meta.url).href
+
 /** Gives a fixture project to the test user, who runs the test runner there. */
 export async function handToUser(root: string, user: TestUser): Promise<void> {
   if (isRoot) await execa('chown', ['-R', `${user.uid}:${user.gid}`, root])
@@ -53,21 +55,25 @@ export function fixtureEnv(user: TestUser): Record<string, string> {
 
 /**
  * Runs `node ARGS…` in a fixture project as the test user, with {@link fixtureEnv}; with
- * `onBlockedHost`, where no sandbox can start (see {@link onBlockedHost}).
+ * `onBlockedHost`, where no sandbox can start (see {@link onBlockedHost}); with `platform`,
+ * every Node.js process of the run believing it runs on that platform (such as darwin).
  */
 export function runNodeInProject(
   root: string,
   nodeBinary: string,
   args: string[],
-  options: { user?: TestUser; onBlockedHost?: boolean } = {},
+  options: { user?: TestUser; onBlockedHost?: boolean; platform?: NodeJS.Platform } = {},
 ) {
   const user = options.user ?? testUser()
   const blocked = options.onBlockedHost ? onBlockedHost(nodeBinary) : []
+  const platform = options.platform
+    ? { NODE_OPTIONS: `--import=${fakePlatform}`, NSBOX_TEST_PLATFORM: options.platform }
+    : {}
   return execa(blocked.length > 0 ? process.execPath : nodeBinary, [...blocked, ...args], {
     cwd: root,
     uid: user.uid,
     gid: user.gid,
-    env: fixtureEnv(user),
+    env: { ...fixtureEnv(user), ...platform },
     extendEnv: false,
     reject: false,
   })

@@ -60,6 +60,8 @@ export interface JestProject {
   config?: Record<string, unknown>
   /** Run Jest where no sandbox can start (see {@link onBlockedHost}). */
   onBlockedHost?: boolean
+  /** Run Jest believing it runs on this platform, such as darwin. */
+  platform?: NodeJS.Platform
 }
 
 /** What a Jest run printed and reported (its `--json` report). */
@@ -132,7 +134,12 @@ export async function writeJestProject(
 export function startJest(
   root: string,
   args: string[],
-  options: { user?: TestUser; nodeArgs?: string[]; onBlockedHost?: boolean } = {},
+  options: {
+    user?: TestUser
+    nodeArgs?: string[]
+    onBlockedHost?: boolean
+    platform?: NodeJS.Platform
+  } = {},
 ) {
   const jest = [...(options.nodeArgs ?? []), path.join(jestPackage, 'bin/jest.js'), ...args]
   return runNodeInProject(root, nodeBinary, jest, options)
@@ -151,6 +158,7 @@ export async function runJestProject(
   const child = await startJest(root, ['--ci', '--json', '--outputFile=report.json', ...args], {
     ...options,
     onBlockedHost: project.onBlockedHost ?? false,
+    platform: project.platform,
   })
   const report = readJsonReport<JestRun['report']>(root, 'report.json', {
     success: false,

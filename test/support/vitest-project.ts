@@ -41,6 +41,8 @@ export interface VitestProject {
    * namespace allows no further user namespaces (`user.max_user_namespaces=0`).
    */
   onBlockedHost?: boolean
+  /** Run Vitest believing it runs on this platform, such as darwin. */
+  platform?: NodeJS.Platform
 }
 
 /** What a Vitest run printed and reported (its `--reporter=json` report). */
@@ -110,7 +112,7 @@ export async function runVitestProject(
     root,
     nodeBinary,
     [path.join(vitestPackage, 'vitest.mjs'), 'run', ...reporters, ...args],
-    { user, onBlockedHost: project.onBlockedHost ?? false },
+    { user, onBlockedHost: project.onBlockedHost ?? false, platform: project.platform },
   )
   const report = readJsonReport<VitestRun['report']>(root, 'report.json', {
     success: false,

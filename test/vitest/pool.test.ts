@@ -169,6 +169,16 @@ test('is sandboxed', () => { expect(os.hostname()).toBe('nsbox') })
     expect(result.report.testResults).toEqual([])
   })
 
+  it('off Linux, refuses with ERR_UNSUPPORTED_PLATFORM, or runs unsandboxed with one warning', async () => {
+    const files = { 'tests/a.test.js': PASSING }
+    const refused = await run({ files, pool: {}, platform: 'darwin' })
+    expect(refused.exitCode).not.toBe(0)
+    expect(refused.stdout + refused.stderr).toMatch(/sandboxes need Linux .*and this is darwin/)
+    const warned = await run({ files, pool: { onUnsupported: 'warn' }, platform: 'darwin' })
+    expect(warned.exitCode, warned.stdout + warned.stderr).toBe(0)
+    expect((warned.stdout + warned.stderr).match(/WITHOUT sandboxes/g)).toHaveLength(1)
+  })
+
   it("onUnsupported: 'warn' runs the files unsandboxed, saying so once", async () => {
     const result = await run({
       files: { 'tests/a.test.js': PASSING, 'tests/b.test.js': PASSING },
