@@ -169,7 +169,8 @@ if (request.mode === 'probe') {
     process.stdout.write(JSON.stringify(report))
   }
 } else if (request.mode === 'hold') {
-  // Start a sandbox, say so once its command printed "ready", then wait to be killed.
+  // Start a sandbox, say so once its command printed "ready", then wait to be killed; or
+  // kill it at once, or once it is ready, and report its result.
   const sandbox = spawn(request.file, request.args, {
     ...request.options,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -177,7 +178,10 @@ if (request.mode === 'probe') {
   const ready = new Promise((resolve) => {
     sandbox.stdout.on('data', (chunk) => String(chunk).includes('ready') && resolve())
   })
-  if (request.killAfterReady) {
+  if (request.killAtOnce) {
+    sandbox.kill(request.killAtOnce)
+    process.stdout.write(JSON.stringify(await sandbox.result))
+  } else if (request.killAfterReady) {
     await ready
     sandbox.kill(request.killAfterReady)
     process.stdout.write(JSON.stringify(await sandbox.result))
@@ -191,6 +195,39 @@ if (request.mode === 'probe') {
     process.stdout.write(`ready ${sandbox.pid} ${spares.join(',')}\n`)
     setInterval(() => {}, 60_000)
   }
+} else if (request.mode === 'races') {
+  // Kills (kill('SIGKILL')) and timeouts 0 to `maxDelayMs` ms into the start of sandboxes
+  // of an endless command and of one that exits at once; reports every result that did not
+  // settle within 5 s or that says something untrue.
+  const kinds = ['kill endless', 'timeout endless', 'kill quick', 'timeout quick']
+  const report = { launches: 0, unsettled: [], untruthful: [] }
+  for (let index = 0; index < request.count; index++) {
+    const kind = kinds[index % kinds.length]
+    const delayMs = Math.floor(index / kinds.length) % (request.maxDelayMs + 1)
+    const script = kind.endsWith('endless') ? 'sleep 1000; true' : 'true'
+    const options = kind.startsWith('timeout') ? { timeout: delayMs + 1 } : {}
+    const sandbox = spawn('sh', ['-c', script, request.marker], { ...options, stdio: 'ignore' })
+    const settled = sandbox.result.catch(errorReport)
+    if (kind.startsWith('kill')) {
+      await sleep(delayMs)
+      sandbox.kill('SIGKILL')
+    }
+    const result = await Promise.race([settled, sleep(5000).then(() => null)])
+    report.launches += 1
+    const label = `${kind} at ${delayMs} ms`
+    if (result === null) {
+      // Until its result settles a sandbox has not ended, and kill() says so.
+      report.unsettled.push(`${label}, then kill() returned ${sandbox.kill('SIGKILL')}`)
+      continue
+    }
+    const killedBy = kind.startsWith('timeout') ? 'timeout' : null
+    const wasKilled = result.signal === 'SIGKILL' && result.killedBy === killedBy
+    const hasExited = result.exitCode === 0 && result.killedBy === null
+    const isTrue = kind.endsWith('endless') ? wasKilled : wasKilled || hasExited
+    if (!isTrue) report.untruthful.push(`${label}: ${JSON.stringify(result)}`)
+  }
+  // Exits even with sandboxes left running, which the test then looks for.
+  process.stdout.write(JSON.stringify(report), () => process.exit(0))
 } else if (request.mode === 'keyring') {
   // Started by a wrapper that gave this process a session keyring of its own holding one
   // key (NSBOX_TEST_KEY_ID): a sandbox, then what that keyring holds afterwards.
@@ -201,7 +238,11 @@ if (request.mode === 'probe') {
     encoding: 'utf8',
   })
   process.stdout.write(
-    JSON.stringify({ report, keyId: Number(keyId), sessionKeys: listing.split('\n').filter(Boolean) }),
+    JSON.stringify({
+      report,
+      keyId: Number(keyId),
+      sessionKeys: listing.split('\n').filter(Boolean),
+    }),
   )
 } else {
   throw new Error(`unknown mode ${request.mode}`)

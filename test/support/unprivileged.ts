@@ -140,6 +140,15 @@ export function killAfterReadyAsUser(
   return reportOf({ mode: 'hold', file, args, killAfterReady: signal })
 }
 
+/** Starts a sandbox as the test user, sends `signal` right after `spawn()` returned, returns the result. */
+export function killAtOnceAsUser(
+  file: string,
+  args: string[],
+  signal: NodeJS.Signals,
+): Promise<SandboxResult> {
+  return reportOf({ mode: 'hold', file, args, killAtOnce: signal })
+}
+
 /**
  * As root: runs `run(file, args, options)` as `user` through
  * `nsbox delegate --user <user> -- …`, then undoes a lasting (cgroup v1) delegation.
@@ -177,6 +186,30 @@ export function runManyAsUser(
   options: RunOptions,
 ): Promise<{ results: number; failures: string[]; pid: number }> {
   return reportOf({ mode: 'many', count, concurrency, file, args, options })
+}
+
+/**
+ * What {@link killRacesAsUser} reports: the launches whose result was wrong, by kind and
+ * delay (an unsettled one with what a second `kill()` then returned).
+ */
+export interface RacesReport {
+  launches: number
+  /** Results that had not settled 5 s after the kill or timeout. */
+  unsettled: string[]
+  /** Results that do not say how the command really ended. */
+  untruthful: string[]
+}
+
+/**
+ * In one process of the test user, `count` sandboxes one after another, each killed with
+ * `kill('SIGKILL')` or by a `timeout` 0 to `maxDelayMs` ms into its start; half of them
+ * run an endless command, half one that exits at once. Their commands carry `marker`.
+ */
+export function killRacesAsUser(
+  request: { count: number; maxDelayMs: number; marker: string },
+  hostEnv?: Record<string, string>,
+): Promise<RacesReport> {
+  return reportOf({ mode: 'races', ...request }, undefined, hostEnv)
 }
 
 /** What the helper's `spares` mode reports. */

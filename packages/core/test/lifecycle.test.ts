@@ -4,6 +4,8 @@ import {
   describeWithSandboxes,
   holdAsUser,
   killAfterReadyAsUser,
+  killAtOnceAsUser,
+  killRacesAsUser,
   sandboxAsUser,
 } from '../../../test/support/unprivileged.js'
 
@@ -46,6 +48,11 @@ await describeWithSandboxes('the end of a sandbox', () => {
     expect(result).toMatchObject({ exitCode: 7, killedBy: null })
   })
 
+  it('kill(): a SIGTERM sent before the command has started reaches it once it has', async () => {
+    const result = await killAtOnceAsUser('sleep', ['30'], 'SIGTERM')
+    expect(result).toMatchObject({ exitCode: null, signal: 'SIGTERM', killedBy: null })
+  })
+
   it('kill(): SIGKILL ends the whole sandbox', async () => {
     const marker = uniqueMarker('kill')
     const result = await killAfterReadyAsUser(
@@ -55,6 +62,17 @@ await describeWithSandboxes('the end of a sandbox', () => {
     )
     expect(result).toMatchObject({ exitCode: null, signal: 'SIGKILL', killedBy: null })
     expect(await waitUntilGone(marker, 1000)).toEqual([])
+  })
+
+  it('kill() and timeout at any moment of the start end everything, and the result says what happened', async () => {
+    const marker = uniqueMarker('race')
+    // Without spares every launch starts its own unshare, whose start is what the kills hit.
+    const report = await killRacesAsUser(
+      { count: 300, maxDelayMs: 10, marker },
+      { NSBOX_SPARES: '0' },
+    )
+    expect(report).toEqual({ launches: 300, unsettled: [], untruthful: [] })
+    expect(await waitUntilGone(marker, 2000)).toEqual([])
   })
 
   it('leaves no process when the parent Node process is SIGKILLed', async () => {

@@ -10,6 +10,7 @@ const base: LaunchEnding = {
   launcherExitCode: 0,
   launcherSignal: null,
   launcherOutput: '',
+  terminatedFor: null,
   killedBy: null,
   killedWith: null,
   commandPath: '/usr/bin:/bin',
@@ -61,13 +62,27 @@ describe('interpretEnding', () => {
   it('a timeout: nsbox killed it, whatever the launcher says', () => {
     expect(
       interpretEnding(
-        { ...base, launcherExitCode: null, launcherSignal: 'SIGKILL', killedBy: 'timeout' },
+        { ...base, launcherExitCode: null, launcherSignal: 'SIGKILL', terminatedFor: 'timeout' },
         mustNotRead,
       ),
     ).toEqual({
       exitCode: null,
       signal: 'SIGKILL',
       killedBy: 'timeout',
+    })
+  })
+
+  it('a timeout that fired as the command exited by itself: the exit stands, no limit ended it', () => {
+    const ending = {
+      ...base,
+      messages: [{ type: 'exit' as const, code: 0 }],
+      launcherSignal: 'SIGKILL' as const,
+      terminatedFor: 'timeout' as const,
+    }
+    expect(interpretEnding(ending, mustNotRead)).toEqual({
+      exitCode: 0,
+      signal: null,
+      killedBy: null,
     })
   })
 

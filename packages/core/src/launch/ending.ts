@@ -21,8 +21,14 @@ export interface LaunchEnding {
   launcherSignal: NodeJS.Signals | null
   /** What `unshare` and the init printed on their own stderr. */
   launcherOutput: string
-  /** Set when a limit ended the sandbox: nsbox killed it, or the cgroup's counters say so. */
-  killedBy: KilledBy | null
+  /**
+   * Set when nsbox itself killed the sandbox for a limit (the timeout, a watchdog sample,
+   * a refused fork). It names how the command ended only if the init had not reported an
+   * ending of its own first: a command that exited just before the kill was not ended by it.
+   */
+  terminatedFor: KilledBy | null
+  /** Set when the cgroup's counters say a limit stopped the command (an OOM kill, a refused fork). */
+  killedBy: 'memory' | 'pids' | null
   /** Set when the caller killed the sandbox with `kill()`. */
   killedWith: NodeJS.Signals | null
   /** `PATH` the command was looked up in, for the not-found message. */
@@ -73,8 +79,8 @@ export function interpretEnding(
         return execError(ending.file, message.errno, ending.commandPath)
     }
   }
-  if (ending.killedBy || ending.killedWith) {
-    return { exitCode: null, signal: 'SIGKILL', killedBy: ending.killedBy }
+  if (ending.terminatedFor || ending.killedBy || ending.killedWith) {
+    return { exitCode: null, signal: 'SIGKILL', killedBy: ending.terminatedFor ?? ending.killedBy }
   }
   if (isLauncherFailure(ending.launcherOutput)) {
     const diagnosis = diagnoseUsernsFailure(ending.launcherOutput, readSettings())

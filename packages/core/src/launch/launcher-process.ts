@@ -106,6 +106,8 @@ export class LauncherProcess {
       })
       this.child.once('exit', (code, signal) => {
         this.#hasEnded = true
+        // An init that outlived its `unshare` must not run on: see kill().
+        this.#releaseInit()
         void Promise.all(streamsClosed).then(() => resolve({ code, signal }))
       })
     })
@@ -158,20 +160,40 @@ export class LauncherProcess {
   }
 
   /**
+   * Ends the launcher and everything in its sandbox, whatever step it is at: SIGKILL to
+   * `unshare`, whose `--kill-child` takes the init with it, and end of file on the control
+   * socket, on which the init exits too (and the kernel then kills its PID namespace). The
+   * second covers an init that `unshare` had not yet tied to itself when it died: its
+   * child sets the parent-death signal only after fork(), so a kill in between leaves the
+   * init running, adopted by the host's init.
+   */
+  kill(): void {
+    this.child.kill('SIGKILL')
+    this.#releaseInit()
+  }
+
+  /**
    * Ends the launcher and its sandbox at once and removes its cgroup, blocking: for a
    * process that is exiting.
    */
   endNow(): void {
-    this.child.kill('SIGKILL')
+    this.kill()
     this.cgroup?.removeNow()
   }
 
   /** Ends an unused launcher and removes its cgroup. */
   async discard(): Promise<void> {
     this.claim() // so that a caller awaiting this keeps the process alive meanwhile
-    this.child.kill('SIGKILL')
+    this.kill()
     await this.ended
     await this.cgroup?.destroy()
+  }
+
+  // Half-closes the control socket: the init reads end of file and exits, while what it
+  // still writes (how the command ended) reaches this side.
+  #releaseInit(): void {
+    const control = this.#controlSocket()
+    if (control && !control.writableEnded) control.end()
   }
 
   #controlSocket(): (Readable & Writable) | null {

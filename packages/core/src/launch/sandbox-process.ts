@@ -120,7 +120,8 @@ export class SandboxProcess extends EventEmitter {
           launcherExitCode: end.code,
           launcherSignal: end.signal,
           launcherOutput: launcher.output,
-          killedBy: this.#killedBy ?? measured.killedBy,
+          terminatedFor: this.#killedBy,
+          killedBy: measured.killedBy,
           killedWith: this.#killedWith,
           commandPath: spec.env.PATH,
           optionOf: (path) => optionOfPath(host.filesystem, path),
@@ -174,8 +175,9 @@ export class SandboxProcess extends EventEmitter {
 
   /**
    * Sends a signal to the command (default `SIGTERM`). `SIGKILL` ends the whole sandbox
-   * at once; any other signal reaches the command, which may handle it. Returns `false`
-   * when the sandbox has already ended.
+   * at once, at any step of its start; any other signal reaches the command, which may
+   * handle it (sent before the command has started, it is delivered once it has). Returns
+   * `false` when the sandbox has already ended.
    */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
     if (this.#hasEnded) return false
@@ -188,7 +190,8 @@ export class SandboxProcess extends EventEmitter {
     }
     if (number === constants.signals.SIGKILL) {
       this.#killedWith = 'SIGKILL'
-      return this.#child.kill('SIGKILL')
+      this.#launcher.kill()
+      return true
     }
     return this.#launcher.requestSignal(number)
   }
@@ -206,7 +209,7 @@ export class SandboxProcess extends EventEmitter {
     if (this.#hasEnded || this.#killedBy || hasCommandEnded) return
     this.#killedBy = reason
     debug(`killing the sandbox: ${reason}`)
-    this.#child.kill('SIGKILL')
+    this.#launcher.kill()
   }
 }
 
