@@ -1,7 +1,17 @@
 // Runs as the unprivileged test user: carries out one request against the built
 // @nsbox/core and reports on stdout as JSON.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { closeSpares, probe, run, spawn } from '../../packages/core/dist/index.js'
@@ -228,6 +238,34 @@ if (request.mode === 'probe') {
   }
   // Exits even with sandboxes left running, which the test then looks for.
   process.stdout.write(JSON.stringify(report), () => process.exit(0))
+} else if (request.mode === 'out-of-files') {
+  // Lowers this process's own open-file limit, then starts `count` sandboxes at once.
+  // Node.js opens a few descriptors for good at its first child process: one sandbox first.
+  await run('true').then(closeSpares)
+  const openFds = () => readdirSync('/proc/self/fd').length
+  const fdsBefore = openFds()
+  execFileSync('prlimit', ['--pid', String(process.pid), `--nofile=${request.openFiles}`])
+  const reports = await Promise.all(
+    Array.from({ length: request.count }, () =>
+      run(request.file, request.args, request.options).catch(errorReport),
+    ),
+  )
+  await closeSpares()
+  process.stdout.write(
+    JSON.stringify({ pid: process.pid, reports, fdsBefore, fdsAfter: openFds() }),
+  )
+} else if (request.mode === 'out-of-processes') {
+  // Moves this process into a pids cgroup of its own under `pidsParent` (a subtree the
+  // test user owns) whose pids.max is what it already uses, then starts a sandbox.
+  await readFile('/proc/self/stat') // Node.js's thread pool starts now, not under the cap
+  const dir = path.join(request.pidsParent, `exhausted-${process.pid}`)
+  mkdirSync(dir)
+  writeFileSync(`${dir}/cgroup.procs`, String(process.pid))
+  writeFileSync(`${dir}/pids.max`, readFileSync(`${dir}/pids.current`, 'utf8'))
+  const report = await run(request.file, request.args, request.options).catch(errorReport)
+  writeFileSync(`${request.pidsParent}/cgroup.procs`, String(process.pid))
+  rmdirSync(dir)
+  process.stdout.write(JSON.stringify({ report, cgroup: dir }))
 } else if (request.mode === 'keyring') {
   // Started by a wrapper that gave this process a session keyring of its own holding one
   // key (NSBOX_TEST_KEY_ID): a sandbox, then what that keyring holds afterwards.

@@ -212,6 +212,34 @@ export function killRacesAsUser(
   return reportOf({ mode: 'races', ...request }, undefined, hostEnv)
 }
 
+/**
+ * In one process of the test user whose open-file limit is lowered to `openFiles`,
+ * `count` sandboxes at once; reports each result or error, and the process's open
+ * descriptors before and after (once its spares are closed).
+ */
+export function outOfFilesAsUser(request: {
+  openFiles: number
+  count: number
+  file: string
+  args: string[]
+  options?: RunOptions
+}): Promise<{ pid: number; reports: RunReport[]; fdsBefore: number; fdsAfter: number }> {
+  return reportOf({ mode: 'out-of-files', ...request })
+}
+
+/**
+ * In one process of the test user that has moved itself into a pids cgroup under
+ * `pidsParent` whose `pids.max` it already uses up, one sandbox, without spares.
+ */
+export function outOfProcessesAsUser(request: {
+  pidsParent: string
+  file: string
+  args: string[]
+  options?: RunOptions
+}): Promise<{ report: RunReport; cgroup: string }> {
+  return reportOf({ mode: 'out-of-processes', ...request }, undefined, { NSBOX_SPARES: '0' })
+}
+
 /** What the helper's `spares` mode reports. */
 export interface SparesReport {
   pid: number

@@ -47,8 +47,9 @@ export function cgroupTree(dir: string): string[] {
     children = readdirSync(dir, { withFileTypes: true })
       .filter((entry) => entry.isDirectory())
       .map((entry) => `${dir}/${entry.name}`)
-  } catch {
-    return []
+  } catch (error) {
+    // Gone; or unreadable for now (out of descriptors): then at least the cgroup itself.
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? [] : [dir]
   }
   return [...children.flatMap(cgroupTree), dir]
 }

@@ -2,13 +2,14 @@ import type { ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { constants } from 'node:os'
 import type { Readable, Writable } from 'node:stream'
-import { InvalidOptionError, type SandboxError, SetupFailedError } from '../errors.js'
+import { InvalidOptionError, type SandboxError } from '../errors.js'
 import type { SandboxSpec, StdioSlot } from '../options/types.js'
 import { encodePlan, planInit } from '../plan/init-plan.js'
 import { readUsernsHostSettings } from '../probe/host-settings.js'
 import { resolveLauncherTools } from '../probe/tools.js'
 import { debug, isDebugEnabled } from './debug.js'
 import { interpretEnding } from './ending.js'
+import { rememberOpenFilesLimit, toLaunchError } from './exhaustion.js'
 import { atProcessExit } from './exit-cleanup.js'
 import type { FilesystemFacts } from './filesystem-facts.js'
 import { gatherHostFacts } from './host-facts.js'
@@ -54,29 +55,14 @@ export class SandboxProcess extends EventEmitter {
 
   constructor(spec: SandboxSpec, io: LaunchIo) {
     super()
-    const tools = resolveLauncherTools()
-    const limits = new SandboxLimits(spec)
-    const host = gatherHostFacts(spec, { enabled: io.ipc, serialization: io.serialization })
-    const plan = planInit(spec, host)
-    const shape: LaunchShape = {
-      network: spec.network,
-      stdio: io.stdio,
-      ipc: io.ipc,
-      serialization: io.serialization,
-      cgroup: limits.cgroupShape,
-    }
-    const launcher = takeSpare(shape) ?? LauncherProcess.start(shape, tools)
-    // The sandbox would end with this process anyway; its cgroup has to be removed.
-    const forgetAtExit = launcher.cgroup ? atProcessExit(() => launcher.endNow()) : () => {}
+    rememberOpenFilesLimit()
+    let started: ReturnType<typeof startLaunch>
     try {
-      limits.adopt(launcher.cgroup)
+      started = startLaunch(spec, io)
     } catch (error) {
-      forgetAtExit()
-      void launcher.discard()
-      throw error
+      throw toLaunchError(error, LauncherProcess.running)
     }
-    prepareSpare(shape, tools)
-    launcher.claim()
+    const { launcher, limits, host, plan, forgetAtExit } = started
     this.#launcher = launcher
     this.#child = launcher.child
     this.command = formatCommand(spec.file, spec.args)
@@ -88,7 +74,7 @@ export class SandboxProcess extends EventEmitter {
     if (this.pid !== undefined) limits.watch(this.pid, (limit) => this.#terminate(limit))
     this.stdin = this.#child.stdin
     this.stdout = this.#child.stdout
-    this.stderr = (this.#child.stdio[4] as Readable | null) ?? null
+    this.stderr = (this.#child.stdio?.[4] as Readable | null | undefined) ?? null
 
     if (io.ipc) {
       this.#child.on('message', (message) => this.emit('message', message))
@@ -106,13 +92,7 @@ export class SandboxProcess extends EventEmitter {
       forgetAtExit()
       const duration = performance.now() - startedAt
       const measured = await limits.finish()
-      if (end.error) {
-        throw new SetupFailedError(
-          'launch',
-          `nsbox: could not start the launcher: ${end.error.message}. Run \`nsbox doctor\`.`,
-          { cause: end.error },
-        )
-      }
+      if (end.error) throw toLaunchError(end.error, LauncherProcess.running)
       const ending = interpretEnding(
         {
           file: spec.file,
@@ -211,6 +191,38 @@ export class SandboxProcess extends EventEmitter {
     debug(`killing the sandbox: ${reason}`)
     this.#launcher.kill()
   }
+}
+
+/**
+ * Everything of a launch up to its plan: the host facts and the plan, a launcher (a spare
+ * when one of its shape waits) and its cgroup with the limits written. Throws what failed;
+ * nothing of the launch is left then.
+ */
+function startLaunch(spec: SandboxSpec, io: LaunchIo) {
+  const tools = resolveLauncherTools()
+  const limits = new SandboxLimits(spec)
+  const host = gatherHostFacts(spec, { enabled: io.ipc, serialization: io.serialization })
+  const plan = planInit(spec, host)
+  const shape: LaunchShape = {
+    network: spec.network,
+    stdio: io.stdio,
+    ipc: io.ipc,
+    serialization: io.serialization,
+    cgroup: limits.cgroupShape,
+  }
+  const launcher = takeSpare(shape) ?? LauncherProcess.start(shape, tools)
+  // The sandbox would end with this process anyway; its cgroup has to be removed.
+  const forgetAtExit = launcher.cgroup ? atProcessExit(() => launcher.endNow()) : () => {}
+  try {
+    limits.adopt(launcher.cgroup)
+  } catch (error) {
+    forgetAtExit()
+    void launcher.discard()
+    throw error
+  }
+  prepareSpare(shape, tools)
+  launcher.claim()
+  return { launcher, limits, host, plan, forgetAtExit }
 }
 
 function optionOfPath(filesystem: FilesystemFacts, path: string): string | undefined {

@@ -70,6 +70,10 @@ export function prepareSpare(shape: LaunchShape, tools: LauncherTools): void {
     // stay behind; ended here, where no promise can be awaited, it goes too.
     const forget = atProcessExit(() => launcher.endNow())
     spares.set(key, { launcher, timer, forget })
+    // One that could not start, or whose init was killed, goes at once, with its cgroup.
+    void launcher.ended.then(() => {
+      if (spares.get(key)?.launcher === launcher) void retire(key)
+    })
   })
 }
 
