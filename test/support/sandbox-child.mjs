@@ -256,16 +256,31 @@ if (request.mode === 'probe') {
   )
 } else if (request.mode === 'out-of-processes') {
   // Moves this process into a pids cgroup of its own under `pidsParent` (a subtree the
-  // test user owns) whose pids.max is what it already uses, then starts a sandbox.
+  // test user owns) whose pids.max is what it already uses plus `headroom`, then starts
+  // a sandbox.
   await readFile('/proc/self/stat') // Node.js's thread pool starts now, not under the cap
   const dir = path.join(request.pidsParent, `exhausted-${process.pid}`)
   mkdirSync(dir)
   writeFileSync(`${dir}/cgroup.procs`, String(process.pid))
-  writeFileSync(`${dir}/pids.max`, readFileSync(`${dir}/pids.current`, 'utf8'))
+  const used = Number(readFileSync(`${dir}/pids.current`, 'utf8'))
+  writeFileSync(`${dir}/pids.max`, String(used + request.headroom))
   const report = await run(request.file, request.args, request.options).catch(errorReport)
   writeFileSync(`${request.pidsParent}/cgroup.procs`, String(process.pid))
   rmdirSync(dir)
   process.stdout.write(JSON.stringify({ report, cgroup: dir }))
+} else if (request.mode === 'killed-from-outside') {
+  // Once the command printed "ready", SIGKILL to the launcher (`unshare`) or to the init
+  // under it, as something other than nsbox would send; then the sandbox's result.
+  const sandbox = spawn(request.file, request.args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  await new Promise((resolve) => {
+    sandbox.stdout.on('data', (chunk) => String(chunk).includes('ready') && resolve())
+  })
+  const launcher = sandbox.pid
+  const init = Number(
+    readFileSync(`/proc/${launcher}/task/${launcher}/children`, 'utf8').trim().split(' ')[0],
+  )
+  process.kill(request.target === 'init' ? init : launcher, 'SIGKILL')
+  process.stdout.write(JSON.stringify(await sandbox.result.catch(errorReport)))
 } else if (request.mode === 'keyring') {
   // Started by a wrapper that gave this process a session keyring of its own holding one
   // key (NSBOX_TEST_KEY_ID): a sandbox, then what that keyring holds afterwards.

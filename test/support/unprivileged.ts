@@ -229,15 +229,29 @@ export function outOfFilesAsUser(request: {
 
 /**
  * In one process of the test user that has moved itself into a pids cgroup under
- * `pidsParent` whose `pids.max` it already uses up, one sandbox, without spares.
+ * `pidsParent` whose `pids.max` leaves room for `headroom` more tasks, one sandbox,
+ * without spares: with 0, the launcher cannot start; with 1, it cannot fork its init.
  */
 export function outOfProcessesAsUser(request: {
   pidsParent: string
+  headroom: number
   file: string
   args: string[]
   options?: RunOptions
 }): Promise<{ report: RunReport; cgroup: string }> {
   return reportOf({ mode: 'out-of-processes', ...request }, undefined, { NSBOX_SPARES: '0' })
+}
+
+/**
+ * Starts a sandbox as the test user and, once its command printed "ready", SIGKILLs its
+ * launcher (`unshare`) or the init under it from outside nsbox; returns the result.
+ */
+export function killedFromOutsideAsUser(
+  target: 'unshare' | 'init',
+  file: string,
+  args: string[],
+): Promise<RunReport> {
+  return reportOf({ mode: 'killed-from-outside', target, file, args })
 }
 
 /** What the helper's `spares` mode reports. */

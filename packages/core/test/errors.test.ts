@@ -2,6 +2,7 @@ import { expect, it } from 'vitest'
 import { sandboxCgroupsOf } from '../../../test/support/cgroups.js'
 import {
   describeWithSandboxes,
+  killedFromOutsideAsUser,
   outOfFilesAsUser,
   outOfProcessesAsUser,
   probeAsUser,
@@ -67,6 +68,7 @@ await describeWithSandboxes('errors from a real launch', () => {
     async () => {
       const { report, cgroup } = await outOfProcessesAsUser({
         pidsParent: pidsParent ?? '',
+        headroom: 0,
         file: 'true',
         args: [],
       })
@@ -76,6 +78,32 @@ await describeWithSandboxes('errors from a real launch', () => {
       expect('error' in report && report.error.message).toMatch(
         `no new process could be created (EAGAIN from fork): this process's cgroup ${cgroup} is at its pids.max of`,
       )
+    },
+  )
+
+  it.runIf(support?.cgroups.backend === 'cgroup1' && pidsParent)(
+    'unshare unable to fork the init (EAGAIN): ERR_RESOURCE_EXHAUSTED, not blocked user namespaces',
+    async () => {
+      const { report, cgroup } = await outOfProcessesAsUser({
+        pidsParent: pidsParent ?? '',
+        headroom: 1,
+        file: 'true',
+        args: [],
+      })
+      expect(report).toMatchObject({
+        error: { name: 'ResourceExhaustedError', code: 'ERR_RESOURCE_EXHAUSTED' },
+      })
+      expect('error' in report && report.error.message).toContain(
+        `this process's cgroup ${cgroup} is at its pids.max of`,
+      )
+    },
+  )
+
+  it.each(['unshare', 'init'] as const)(
+    'the %s SIGKILLed from outside after the command started: a SIGKILL ending, not a setup or user-namespace error',
+    async (target) => {
+      const report = await killedFromOutsideAsUser(target, 'sh', ['-c', 'echo ready; sleep 300'])
+      expect(report).toMatchObject({ exitCode: null, signal: 'SIGKILL', killedBy: null })
     },
   )
 })

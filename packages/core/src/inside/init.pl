@@ -16,8 +16,9 @@
 # Protocol on fd 3 (a socket to the nsbox parent):
 #   in:  "<length>\n" then <length> bytes of NUL-terminated tokens (the plan),
 #        later "kill <signal number>\n" lines
-#   out: "error <step>\t<errno>\n", "exec-error <errno>\n", then
-#        "cpu <milliseconds>\n" and "exit <code>\n" or "signal <number>\n"
+#   out: "error <step>\t<errno>\n" (setup failed), or "started\n" once the command is
+#        forked, then "exec-error <errno>\n", or "cpu <milliseconds>\n" and
+#        "exit <code>\n" or "signal <number>\n"
 # End of file on fd 3 means the parent died or killed the sandbox: PID 1 exits, and
 # the kernel kills every process left in the PID namespace.
 #
@@ -416,6 +417,9 @@ if ($command_pid == 0) {
   report('exec-error ' . (0 + $!));
   exit 127;
 }
+
+# From here on, an end of this init without a report means it was killed with its command.
+report('started');
 
 # PID 1 keeps only the control socket and the signalfd: the command's stdio ends
 # must close as soon as the command (and whatever it started) is gone.

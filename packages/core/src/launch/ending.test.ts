@@ -134,6 +134,51 @@ describe('interpretEnding', () => {
     expect(error).toMatchObject({ code: 'ERR_USERNS_BLOCKED', blockedBy: 'apparmor' })
   })
 
+  it('the launcher or the init killed from outside after the command started: a SIGKILL ending', () => {
+    for (const ending of [
+      { launcherExitCode: null, launcherSignal: 'SIGKILL' as const },
+      {
+        launcherExitCode: 1,
+        launcherOutput: 'unshare: sigprocmask unblock failed: Invalid argument\n',
+      },
+    ]) {
+      expect(
+        interpretEnding({ ...base, ...ending, messages: [{ type: 'started' }] }, mustNotRead),
+      ).toEqual({ exitCode: null, signal: 'SIGKILL', killedBy: null })
+    }
+  })
+
+  it('the init killed from outside before the command started: not a user-namespace failure', () => {
+    const error = interpretEnding(
+      {
+        ...base,
+        launcherExitCode: 1,
+        launcherOutput: 'unshare: sigprocmask unblock failed: Invalid argument\n',
+      },
+      mustNotRead,
+    )
+    expect(error).toMatchObject({ code: 'ERR_SETUP_FAILED', step: 'launch' })
+    expect((error as Error).message).toBe(
+      'nsbox: the sandbox ended before its command started: its init (PID 1) was killed by SIGKILL (unshare: sigprocmask unblock failed: Invalid argument). Something outside nsbox killed it: another process, an OOM killer, or a user.',
+    )
+  })
+
+  it('unshare unable to fork the init: the resource that ran out, not user namespaces', () => {
+    const error = interpretEnding(
+      {
+        ...base,
+        launcherExitCode: 1,
+        launcherOutput: 'unshare: fork failed: Resource temporarily unavailable\n',
+      },
+      mustNotRead,
+    )
+    expect(error).toMatchObject({
+      code: 'ERR_RESOURCE_EXHAUSTED',
+      resource: 'processes',
+      errno: 'EAGAIN',
+    })
+  })
+
   it('an early end without any report', () => {
     const error = interpretEnding(
       { ...base, launcherExitCode: 122, launcherOutput: '' },
@@ -145,6 +190,7 @@ describe('interpretEnding', () => {
 
 describe('control lines', () => {
   it('parses each kind and ignores unknown lines', () => {
+    expect(parseControlLine('started')).toEqual({ type: 'started' })
     expect(parseControlLine('exit 0')).toEqual({ type: 'exit', code: 0 })
     expect(parseControlLine('cpu 1250')).toEqual({ type: 'cpu', milliseconds: 1250 })
     expect(parseControlLine('error bind /tmp/a b\t13')).toEqual({

@@ -7,10 +7,11 @@ import {
 } from '../errors.js'
 import {
   diagnoseUsernsFailure,
-  isLauncherFailure,
+  isUsernsFailure,
   type UsernsHostSettings,
 } from '../probe/userns-diagnosis.js'
 import type { ControlMessage } from './control-messages.js'
+import { describeExhaustion, type ExhaustionFacts } from './exhaustion.js'
 import type { KilledBy } from './result.js'
 
 /** Everything known once the launcher process has exited. */
@@ -57,11 +58,18 @@ export function errnoName(errno: number): string {
 /**
  * Decides how a sandbox ended: the command's status, or the error that kept it from
  * running. Pure, so every path is unit-tested; `readSettings` is only called when
- * `unshare` itself failed and the cause has to be found.
+ * `unshare` failed to create the namespaces and the cause has to be found, and
+ * `readExhaustionFacts` when it could not fork the init.
  */
 export function interpretEnding(
   ending: LaunchEnding,
   readSettings: () => UsernsHostSettings,
+  readExhaustionFacts: (tasksGone: number) => ExhaustionFacts = () => ({
+    openFilesLimit: null,
+    processesLimit: null,
+    fullPidsCgroup: null,
+    runningLaunchers: 0,
+  }),
 ): CommandEnding | SandboxError {
   for (const message of ending.messages) {
     switch (message.type) {
@@ -82,7 +90,12 @@ export function interpretEnding(
   if (ending.terminatedFor || ending.killedBy || ending.killedWith) {
     return { exitCode: null, signal: 'SIGKILL', killedBy: ending.terminatedFor ?? ending.killedBy }
   }
-  if (isLauncherFailure(ending.launcherOutput)) {
+  // The command ran, and went with its PID namespace when something outside nsbox killed
+  // the launcher or the init: the kernel kills a PID namespace's processes with SIGKILL.
+  if (ending.messages.some((message) => message.type === 'started')) {
+    return { exitCode: null, signal: 'SIGKILL', killedBy: null }
+  }
+  if (isUsernsFailure(ending.launcherOutput)) {
     const diagnosis = diagnoseUsernsFailure(ending.launcherOutput, readSettings())
     return new UsernsBlockedError(
       diagnosis.blockedBy,
@@ -90,13 +103,41 @@ export function interpretEnding(
       `nsbox: ${diagnosis.message}. To fix: ${diagnosis.fix}.`,
     )
   }
-  const how = ending.launcherSignal
-    ? `signal ${ending.launcherSignal}`
-    : `exit code ${ending.launcherExitCode}`
+  const forkErrno = launcherForkErrno(ending.launcherOutput)
+  // The launcher that could not fork counted in its cgroup, and has exited since.
+  if (forkErrno) return describeExhaustion(forkErrno, readExhaustionFacts(1))
+  return launcherEndedEarly(ending)
+}
+
+// unshare's own words when its fork() of the init failed.
+const FORK_ERRNOS: Record<string, string> = {
+  'Resource temporarily unavailable': 'EAGAIN',
+  'Cannot allocate memory': 'ENOMEM',
+}
+
+function launcherForkErrno(output: string): string | null {
+  const reason = /^unshare: fork failed: (.+)$/m.exec(output)?.[1]?.trim()
+  return (reason && FORK_ERRNOS[reason]) ?? null
+}
+
+// What ended the launcher before the command started, in the words of what was seen.
+function launcherEndedEarly(ending: LaunchEnding): SetupFailedError {
   const output = ending.launcherOutput.trim()
+  const quoted = output ? `: ${output}` : ''
+  // unshare 2.38 cannot re-raise SIGKILL on itself and says this instead.
+  const initKilled = /^unshare: sigprocmask unblock failed/m.test(output)
+  const what = ending.launcherSignal
+    ? `its launcher (unshare) was killed by ${ending.launcherSignal}`
+    : initKilled
+      ? `its init (PID 1) was killed by SIGKILL (${output})`
+      : `its launcher ended with exit code ${ending.launcherExitCode}${quoted}`
+  const hint =
+    ending.launcherSignal || initKilled
+      ? 'Something outside nsbox killed it: another process, an OOM killer, or a user.'
+      : 'Run `nsbox doctor` to check this host.'
   return new SetupFailedError(
     'launch',
-    `nsbox: the sandbox ended before its command started (launcher ${how})${output ? `: ${output}` : ''}. Run \`nsbox doctor\` to check this host.`,
+    `nsbox: the sandbox ended before its command started: ${what}. ${hint}`,
   )
 }
 

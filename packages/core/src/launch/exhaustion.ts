@@ -76,13 +76,17 @@ export function rememberOpenFilesLimit(): void {
   rememberedOpenFilesLimit ??= readLimits().openFiles
 }
 
-/** What this process's limits say, for {@link describeExhaustion}; every read may fail. */
-export function readExhaustionFacts(runningLaunchers: number): ExhaustionFacts {
+/**
+ * What this process's limits say, for {@link describeExhaustion}; every read may fail.
+ * `tasksGone` counts the tasks that were there when the fork failed and have exited
+ * since (the launcher that could not fork), for telling a cgroup that was full.
+ */
+export function readExhaustionFacts(runningLaunchers: number, tasksGone = 0): ExhaustionFacts {
   const limits = readLimits()
   return {
     openFilesLimit: limits.openFiles ?? rememberedOpenFilesLimit,
     processesLimit: limits.processes,
-    fullPidsCgroup: findFullPidsCgroup(),
+    fullPidsCgroup: findFullPidsCgroup(tasksGone),
     runningLaunchers,
   }
 }
@@ -102,7 +106,7 @@ function readLimits(): { openFiles: number | null; processes: number | null } {
 }
 
 // This process's pids cgroup, or the first ancestor, whose pids.current has reached pids.max.
-function findFullPidsCgroup(): { dir: string; max: number } | null {
+function findFullPidsCgroup(tasksGone: number): { dir: string; max: number } | null {
   const current = readCurrentCgroups()
   const own = current.legacy.pids
   const start = own?.dir ?? current.unified
@@ -111,7 +115,7 @@ function findFullPidsCgroup(): { dir: string; max: number } | null {
   for (let dir = start; dir.startsWith(top) && dir !== top; dir = path.dirname(dir)) {
     const max = readNumber(`${dir}/pids.max`)
     const used = readNumber(`${dir}/pids.current`)
-    if (max !== null && used !== null && used >= max) return { dir, max }
+    if (max !== null && used !== null && used + tasksGone >= max) return { dir, max }
   }
   return null
 }

@@ -9,7 +9,7 @@ import { readUsernsHostSettings } from '../probe/host-settings.js'
 import { resolveLauncherTools } from '../probe/tools.js'
 import { debug, isDebugEnabled } from './debug.js'
 import { interpretEnding } from './ending.js'
-import { rememberOpenFilesLimit, toLaunchError } from './exhaustion.js'
+import { readExhaustionFacts, rememberOpenFilesLimit, toLaunchError } from './exhaustion.js'
 import { atProcessExit } from './exit-cleanup.js'
 import type { FilesystemFacts } from './filesystem-facts.js'
 import { gatherHostFacts } from './host-facts.js'
@@ -107,6 +107,7 @@ export class SandboxProcess extends EventEmitter {
           optionOf: (path) => optionOfPath(host.filesystem, path),
         },
         readUsernsHostSettings,
+        (tasksGone) => readExhaustionFacts(LauncherProcess.running, tasksGone),
       )
       debug(
         `ended after ${duration.toFixed(1)} ms: ${JSON.stringify(ending)}, memoryPeak ${measured.memoryPeak ?? 'n/a'} bytes, cpuTime ${measured.cpuTime ?? 'n/a'} ms`,
