@@ -44,14 +44,14 @@ async function waitFor(read, isDone, withinMs) {
   return value
 }
 
-// The sandbox cgroup directories (`nsbox-<pid>-<start time>-<n>`, not the `nsbox-host`
-// leaf of a delegated cgroup v2 subtree) the init under launcher `pid` has entered.
+// The sandbox cgroup directories (`nsbox-<pid namespace>-<pid>-<start time>-<n>`, not the
+// `nsbox-host` leaf of a delegated cgroup v2 subtree) the init under launcher `pid` has entered.
 function sandboxCgroupDirs(pid) {
   try {
     const init = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0]
     return readFileSync(`/proc/${init}/cgroup`, 'utf8')
       .split('\n')
-      .filter((line) => /\/nsbox-\d+-\d+-\d+\/command$/.test(line))
+      .filter((line) => /\/nsbox-\d+-\d+-\d+-\d+\/command$/.test(line))
       .map((line) => {
         // The init lives in the sandbox cgroup's `command` child; the limits sit one up.
         const [, controllers, cgroupPath] = line.split(':')
@@ -76,6 +76,23 @@ for my $id (unpack('l*', substr($list, 0, $size))) {
   print substr($description, 0, $length - 1), "\\n" if $length > 0;
 }
 `
+
+// The one line on stdin that a helper waits to be told; stdin is closed after it.
+function nextLine() {
+  return new Promise((resolve) => {
+    let text = ''
+    const onData = (chunk) => {
+      text += chunk
+      const newline = text.indexOf('\n')
+      if (newline === -1) return
+      process.stdin.off('data', onData)
+      process.stdin.destroy()
+      resolve(text.slice(0, newline))
+    }
+    process.stdin.setEncoding('utf8')
+    process.stdin.on('data', onData)
+  })
+}
 
 function errorReport(error) {
   return {
@@ -281,6 +298,72 @@ if (request.mode === 'probe') {
   )
   process.kill(request.target === 'init' ? init : launcher, 'SIGKILL')
   process.stdout.write(JSON.stringify(await sandbox.result.catch(errorReport)))
+} else if (request.mode === 'hold-until-told') {
+  // Starts a sandbox and, once its command printed "ready" and its init is in its cgroup,
+  // prints the cgroup directories; ends it when a line arrives on stdin, and reports
+  // whether it had ended before that.
+  const sandbox = spawn(request.file, request.args, {
+    ...request.options,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let hasEnded = false
+  const settled = sandbox.result.catch(errorReport).finally(() => {
+    hasEnded = true
+  })
+  await new Promise((resolve) => {
+    sandbox.stdout.on('data', (chunk) => String(chunk).includes('ready') && resolve())
+  })
+  const cgroups = await waitFor(
+    () => sandboxCgroupDirs(sandbox.pid),
+    (dirs) => dirs.length > 0,
+    2000,
+  )
+  process.stdout.write(`${JSON.stringify({ cgroups })}\n`)
+  await nextLine()
+  const endedEarly = hasEnded
+  sandbox.kill('SIGKILL')
+  process.stdout.write(`${JSON.stringify({ endedEarly, result: await settled })}\n`)
+} else if (request.mode === 'reap-later') {
+  // A long-lived caller: one sandbox, then, once told which cgroup directories a crashed
+  // sibling left, more sandboxes one after another until those are gone (at most 10 s).
+  await run('true', [], request.options)
+  process.stdout.write('"ready"\n')
+  const dirs = JSON.parse(await nextLine())
+  const deadline = Date.now() + 10_000
+  let launches = 0
+  while (dirs.some((dir) => existsSync(dir)) && Date.now() < deadline) {
+    await run('true', [], request.options)
+    launches += 1
+    await sleep(50)
+  }
+  const left = dirs.filter((dir) => existsSync(dir))
+  process.stdout.write(`${JSON.stringify({ launches, left })}\n`)
+} else if (request.mode === 'owner-changed') {
+  // Lives in a memory cgroup of its own under `memoryParent`, so that its sandboxes'
+  // cgroups go there; once told (after root took that directory over), ends its sandbox,
+  // starts another, and reports both with the warnings it got.
+  const own = path.join(request.memoryParent, `owner-${process.pid}`)
+  mkdirSync(own)
+  writeFileSync(`${own}/cgroup.procs`, String(process.pid))
+  const warnings = []
+  process.on('warning', (warning) =>
+    warnings.push({ code: warning.code, message: warning.message }),
+  )
+  const sandbox = spawn('sleep', ['300'], { memory: '64M', stdio: 'ignore' })
+  const cgroups = await waitFor(
+    () => sandboxCgroupDirs(sandbox.pid),
+    (dirs) => dirs.length > 0,
+    2000,
+  )
+  process.stdout.write(`${JSON.stringify({ own, cgroups })}\n`)
+  await nextLine()
+  const killedAt = performance.now()
+  sandbox.kill('SIGKILL')
+  const result = await sandbox.result.catch(errorReport)
+  const settleMs = performance.now() - killedAt
+  const next = await run('true', [], { memory: '64M' }).catch(errorReport)
+  await new Promise((resolve) => setImmediate(resolve)) // warnings are emitted on the next tick
+  process.stdout.write(`${JSON.stringify({ result, settleMs, next, warnings })}\n`)
 } else if (request.mode === 'keyring') {
   // Started by a wrapper that gave this process a session keyring of its own holding one
   // key (NSBOX_TEST_KEY_ID): a sandbox, then what that keyring holds afterwards.

@@ -11,12 +11,30 @@ export type RunReport =
   | SandboxResult
   | { error: { name: string; code: string; message: string; option?: string } }
 
+// A user and PID namespace of its own (uid and gid mapped to themselves), with its own
+// /proc: what a process in a container that shares the host's cgroup tree is like.
+const OWN_PID_NAMESPACE = [
+  'unshare',
+  '--user',
+  '--map-current-user',
+  '--pid',
+  '--fork',
+  '--mount-proc',
+]
+
 function asTestUser(
   request: object,
   user: TestUser = testUser(),
   hostEnv: Record<string, string> = {},
+  prefix: readonly string[] = [],
 ): ResultPromise<{ uid: number; gid: number; env: Record<string, string>; reject: false }> {
-  return execa(process.execPath, [childScript, JSON.stringify(request)], {
+  const [file = process.execPath, ...args] = [
+    ...prefix,
+    process.execPath,
+    childScript,
+    JSON.stringify(request),
+  ]
+  return execa(file, args, {
     uid: user.uid,
     gid: user.gid,
     env: { ...hostEnv, HOME: user.home, USER: user.name, LOGNAME: user.name },
@@ -252,6 +270,83 @@ export function killedFromOutsideAsUser(
   args: string[],
 ): Promise<RunReport> {
   return reportOf({ mode: 'killed-from-outside', target, file, args })
+}
+
+/** A helper process of the test user that reports in JSON lines and waits to be told. */
+export interface Conversation {
+  /** The next line the helper prints, parsed as JSON. */
+  next<T>(): Promise<T>
+  /** Writes one line to the helper's stdin. */
+  tell(line: string): void
+  /** Settles once the helper has exited; rejects when it failed. */
+  done: Promise<void>
+}
+
+function converseAsUser(
+  request: object,
+  options: { hostEnv?: Record<string, string>; ownPidNamespace?: boolean } = {},
+): Conversation {
+  const prefix = options.ownPidNamespace ? OWN_PID_NAMESPACE : []
+  const helper = asTestUser(request, undefined, options.hostEnv, prefix)
+  const lines: string[] = []
+  const waiting: ((line: string) => void)[] = []
+  let pending = ''
+  helper.stdout?.on('data', (chunk: Buffer) => {
+    pending += String(chunk)
+    for (let newline = pending.indexOf('\n'); newline !== -1; newline = pending.indexOf('\n')) {
+      const line = pending.slice(0, newline)
+      pending = pending.slice(newline + 1)
+      const waiter = waiting.shift()
+      if (waiter) waiter(line)
+      else lines.push(line)
+    }
+  })
+  const done = helper.then((result) => {
+    if (result.exitCode !== 0)
+      throw new Error(`the sandbox helper failed (${result.exitCode}): ${result.stderr}`)
+  })
+  return {
+    next: <T>() =>
+      new Promise<T>((resolve, reject) => {
+        const line = lines.shift()
+        if (line !== undefined) return resolve(JSON.parse(line) as T)
+        waiting.push((next) => resolve(JSON.parse(next) as T))
+        done.then(() => reject(new Error('the sandbox helper ended without a report')), reject)
+      }),
+    tell: (line) => helper.stdin?.write(`${line}\n`),
+    done,
+  }
+}
+
+/**
+ * Holds a sandbox in a process of the test user (in a PID namespace of its own when
+ * `ownPidNamespace`): first reports its cgroup directories, then, once told, ends it and
+ * reports whether it had ended before.
+ */
+export function holdUntilToldAsUser(
+  file: string,
+  args: string[],
+  options: RunOptions,
+  where: { ownPidNamespace?: boolean } = {},
+): Conversation {
+  return converseAsUser({ mode: 'hold-until-told', file, args, options }, where)
+}
+
+/**
+ * A long-lived process of the test user: one sandbox with `options`, then (told a JSON
+ * list of cgroup directories) more until those are gone; reports `{ launches, left }`.
+ */
+export function reapLaterAsUser(options: RunOptions): Conversation {
+  return converseAsUser({ mode: 'reap-later', options })
+}
+
+/**
+ * A process of the test user in a memory cgroup of its own under `memoryParent`, with a
+ * sandbox running; reports `{ own, cgroups }`, then (told, once root took `own` over)
+ * ends the sandbox, starts another and reports both with its warnings.
+ */
+export function ownerChangedAsUser(memoryParent: string): Conversation {
+  return converseAsUser({ mode: 'owner-changed', memoryParent }, { hostEnv: { NSBOX_SPARES: '0' } })
 }
 
 /** What the helper's `spares` mode reports. */

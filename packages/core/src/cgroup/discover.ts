@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
-import { userInfo } from 'node:os'
 import { findExecutable } from '../probe/tools.js'
+import { userName } from './files.js'
 import { type CurrentCgroups, readCurrentCgroups } from './layout.js'
 import type { CgroupBases, LimitController } from './sandbox-cgroup.js'
 import { findCgroupV1Bases } from './v1.js'
@@ -107,12 +107,4 @@ export function cgroupV2Fix(): string {
   return hasUserManager
     ? 'run your command as: systemd-run --user --scope -p Delegate=yes -- <command>'
     : `run your command as: sudo nsbox delegate --user ${userName()} -- <command>`
-}
-
-function userName(): string {
-  try {
-    return userInfo().username
-  } catch {
-    return '$USER'
-  }
 }
