@@ -180,7 +180,10 @@ if (request.mode === 'probe') {
     second.stdout.on('data', (chunk) => {
       stdout += chunk
     })
-    report.secondLauncher = second.pid
+    // Its launcher starts in a later turn of the event loop: the pid is known from then on.
+    report.secondLauncher = await new Promise((resolve) =>
+      second.once('spawn', () => resolve(second.pid)),
+    )
     report.second = await second.result.catch(errorReport)
     report.second.stdout = stdout
     rmSync(dir, { recursive: true, force: true })
@@ -364,6 +367,42 @@ if (request.mode === 'probe') {
   const next = await run('true', [], { memory: '64M' }).catch(errorReport)
   await new Promise((resolve) => setImmediate(resolve)) // warnings are emitted on the next tick
   process.stdout.write(`${JSON.stringify({ result, settleMs, next, warnings })}\n`)
+} else if (request.mode === 'timeout-burst') {
+  // `count` sandboxes of an endless command started at once with a timeout of `timeoutMs`:
+  // how late each result settled, and the longest turn of the event loop meanwhile.
+  let longestTurnMs = 0
+  let isWatching = true
+  const watching = (async () => {
+    while (isWatching) {
+      const started = performance.now()
+      await new Promise((resolve) => setImmediate(resolve))
+      longestTurnMs = Math.max(longestTurnMs, performance.now() - started)
+    }
+  })()
+  const sandboxes = Array.from({ length: request.count }, () =>
+    spawn('sleep', ['10'], { stdio: 'ignore', timeout: request.timeoutMs }),
+  )
+  const results = await Promise.all(sandboxes.map((sandbox) => sandbox.result.catch(errorReport)))
+  isWatching = false
+  await watching
+  process.stdout.write(
+    JSON.stringify({
+      killedBy: [...new Set(results.map((result) => result.killedBy ?? result.error?.code))],
+      latestMs: Math.max(...results.map((result) => result.duration - request.timeoutMs)),
+      longestTurnMs,
+    }),
+  )
+} else if (request.mode === 'process-shape') {
+  // What a ChildProcess-style caller sees: the arguments of 'exit', and send() without IPC.
+  const sandbox = spawn('sh', ['-c', 'exit 3'], { stdio: 'ignore' })
+  const exitArgs = new Promise((resolve) => sandbox.once('exit', (...args) => resolve(args)))
+  let sendError = null
+  try {
+    sandbox.send('hello')
+  } catch (error) {
+    sendError = errorReport(error).error
+  }
+  process.stdout.write(JSON.stringify({ exitArgs: await exitArgs, sendError }))
 } else if (request.mode === 'keyring') {
   // Started by a wrapper that gave this process a session keyring of its own holding one
   // key (NSBOX_TEST_KEY_ID): a sandbox, then what that keyring holds afterwards.

@@ -349,6 +349,26 @@ export function ownerChangedAsUser(memoryParent: string): Conversation {
   return converseAsUser({ mode: 'owner-changed', memoryParent }, { hostEnv: { NSBOX_SPARES: '0' } })
 }
 
+/**
+ * In one process of the test user, `count` sandboxes of `sleep 10` started at once with a
+ * timeout of `timeoutMs`; reports what ended them, how late the latest result settled,
+ * and the longest turn of that process's event loop meanwhile.
+ */
+export function timeoutBurstAsUser(
+  count: number,
+  timeoutMs: number,
+): Promise<{ killedBy: string[]; latestMs: number; longestTurnMs: number }> {
+  return reportOf({ mode: 'timeout-burst', count, timeoutMs })
+}
+
+/** What a `ChildProcess`-style caller of `spawn()` sees: `'exit'`'s arguments, and `send()` without IPC. */
+export function processShapeAsUser(): Promise<{
+  exitArgs: unknown[]
+  sendError: { name: string; code: string; message: string } | null
+}> {
+  return reportOf({ mode: 'process-shape' })
+}
+
 /** What the helper's `spares` mode reports. */
 export interface SparesReport {
   pid: number

@@ -7,6 +7,7 @@ import {
   killAtOnceAsUser,
   killRacesAsUser,
   sandboxAsUser,
+  timeoutBurstAsUser,
 } from '../../../test/support/unprivileged.js'
 
 await describeWithSandboxes('the end of a sandbox', () => {
@@ -37,6 +38,15 @@ await describeWithSandboxes('the end of a sandbox', () => {
     expect(result.duration).toBeGreaterThanOrEqual(1000)
     expect(result.duration).toBeLessThan(5000)
     expect(await waitUntilGone(marker, 1000)).toEqual([])
+  })
+
+  it('timeout: 200 sandboxes started at once each end soon after their timeout, without holding the event loop', async () => {
+    const report = await timeoutBurstAsUser(200, 200)
+    expect(report.killedBy).toEqual(['timeout'])
+    // Generous bounds: launches that held the loop for 7 to 40 ms each made results
+    // seconds late, in one turn as long as the whole burst.
+    expect(report.latestMs).toBeLessThan(1000)
+    expect(report.longestTurnMs).toBeLessThan(250)
   })
 
   it('kill(): SIGTERM reaches the command, which may handle it', async () => {
