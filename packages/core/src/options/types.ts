@@ -105,7 +105,10 @@ export type EnforceMode = 'best-effort' | 'strict'
 export interface RunOptions extends SandboxOptions {
   /** Written to the command's stdin, which is then closed. Default: stdin is `/dev/null`. */
   input?: string | Uint8Array
-  /** Most bytes kept of each of stdout and stderr; the rest is read and dropped. Default: `'16M'`. */
+  /**
+   * Most bytes kept of each of stdout and stderr, cut before a UTF-8 character that would
+   * not fit whole; the rest is read and dropped. Default: `'16M'`.
+   */
   maxOutput?: Size
 }
 
