@@ -1,6 +1,11 @@
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { KEPT_ENV, normalizeRunOptions, normalizeSpawnOptions } from './normalize.js'
+import {
+  KEPT_ENV,
+  normalizeRunOptions,
+  normalizeSpawnOptions,
+  validateSandboxOptions,
+} from './normalize.js'
 
 const invalid = (option: string) => expect.objectContaining({ code: 'ERR_INVALID_OPTION', option })
 
@@ -232,5 +237,22 @@ describe('normalizeSpawnOptions', () => {
     expect(() => normalizeSpawnOptions('x', [], { input: 'x' })).toThrowError(
       /Unknown option `input`/,
     )
+  })
+})
+
+describe('validateSandboxOptions', () => {
+  it('takes every option run() or spawn() takes', () => {
+    expect(() =>
+      validateSandboxOptions({ memory: '64M', input: 'x', maxOutput: '1M', stdio: 'inherit' }),
+    ).not.toThrow()
+    expect(() =>
+      validateSandboxOptions({ serialization: 'advanced', untrusted: true }),
+    ).not.toThrow()
+  })
+
+  it('still checks their values, and refuses unknown options', () => {
+    expect(() => validateSandboxOptions({ maxOutput: 'lots' })).toThrowError(invalid('maxOutput'))
+    expect(() => validateSandboxOptions({ stdio: 'tty' })).toThrowError(invalid('stdio'))
+    expect(() => validateSandboxOptions({ memroy: '1G' })).toThrowError(/Did you mean `memory`/)
   })
 })

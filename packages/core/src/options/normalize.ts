@@ -57,8 +57,11 @@ const SANDBOX_KEYS = [
   'seccomp',
   'untrusted',
 ] as const
-const RUN_KEYS = [...SANDBOX_KEYS, 'input', 'maxOutput'] as const
-const SPAWN_KEYS = [...SANDBOX_KEYS, 'stdio', 'serialization'] as const
+const RUN_ONLY_KEYS = ['input', 'maxOutput'] as const
+const SPAWN_ONLY_KEYS = ['stdio', 'serialization'] as const
+const RUN_KEYS = [...SANDBOX_KEYS, ...RUN_ONLY_KEYS] as const
+const SPAWN_KEYS = [...SANDBOX_KEYS, ...SPAWN_ONLY_KEYS] as const
+const ANY_KEYS = [...SANDBOX_KEYS, ...RUN_ONLY_KEYS, ...SPAWN_ONLY_KEYS] as const
 
 /** Validates {@link run}'s arguments into a {@link RunSpec}; throws `ERR_INVALID_OPTION`. */
 export function normalizeRunOptions(file: unknown, args: unknown, options: unknown): RunSpec {
@@ -80,7 +83,9 @@ export function normalizeRunOptions(file: unknown, args: unknown, options: unkno
 /**
  * Checks sandbox options the way {@link run} and {@link spawn} will, without starting
  * anything: throws `ERR_INVALID_OPTION` naming the option, the value and the accepted
- * forms. For integrations that take options long before they start a sandbox.
+ * forms. Takes every option either of them takes (`input` and `maxOutput` of `run()`,
+ * `stdio` and `serialization` of `spawn()` too). For integrations that take options long
+ * before they start a sandbox.
  *
  * @example
  * ```ts
@@ -91,7 +96,19 @@ export function normalizeRunOptions(file: unknown, args: unknown, options: unkno
  * ```
  */
 export function validateSandboxOptions(options: unknown): void {
-  normalizeSpawnOptions('true', [], options)
+  normalizeAnyOptions(options)
+}
+
+/**
+ * Validates options of either {@link run} or {@link spawn} (any of their keys) into the
+ * spec of the sandbox they describe; throws `ERR_INVALID_OPTION`.
+ */
+export function normalizeAnyOptions(options: unknown): SandboxSpec {
+  const raw = checkOptionsObject(options, ANY_KEYS)
+  const without = (keys: readonly string[]) =>
+    Object.fromEntries(Object.entries(raw).filter(([key]) => !keys.includes(key)))
+  normalizeSpawnOptions('true', [], without(RUN_ONLY_KEYS))
+  return normalizeRunOptions('true', [], without(SPAWN_ONLY_KEYS))
 }
 
 /** Validates {@link spawn}'s arguments into a {@link SpawnSpec}; throws `ERR_INVALID_OPTION`. */
