@@ -403,6 +403,15 @@ if (request.mode === 'probe') {
     sendError = errorReport(error).error
   }
   process.stdout.write(JSON.stringify({ exitArgs: await exitArgs, sendError }))
+} else if (request.mode === 'run-with-warnings') {
+  // `run()`, then its result with the warnings this process got meanwhile.
+  const warnings = []
+  process.on('warning', (warning) =>
+    warnings.push({ code: warning.code, message: warning.message }),
+  )
+  const report = await run(request.file, request.args, request.options).catch(errorReport)
+  await new Promise((resolve) => setImmediate(resolve)) // warnings are emitted on the next tick
+  process.stdout.write(JSON.stringify({ report, warnings }))
 } else if (request.mode === 'keyring') {
   // Started by a wrapper that gave this process a session keyring of its own holding one
   // key (NSBOX_TEST_KEY_ID): a sandbox, then what that keyring holds afterwards.

@@ -369,6 +369,15 @@ export function processShapeAsUser(): Promise<{
   return reportOf({ mode: 'process-shape' })
 }
 
+/** Like {@link runAsUser}, with the warnings the calling process got. */
+export function runWithWarningsAsUser(
+  file: string,
+  args: string[],
+  options: RunOptions,
+): Promise<{ report: RunReport; warnings: { code: string; message: string }[] }> {
+  return reportOf({ mode: 'run-with-warnings', file, args, options })
+}
+
 /** What the helper's `spares` mode reports. */
 export interface SparesReport {
   pid: number

@@ -1,4 +1,5 @@
 import { chownSync, mkdirSync, rmdirSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { probe, type RunOptions, run, type SandboxError, type SandboxResult } from '@nsbox/core'
 import { execa } from 'execa'
@@ -15,6 +16,7 @@ import {
   runAsUser,
   runDelegatedAsUser,
   runManyAsUser,
+  runWithWarningsAsUser,
   sandboxAsUser,
 } from '../../../test/support/unprivileged.js'
 
@@ -303,6 +305,42 @@ describe.runIf(canSandbox)('limits everywhere', () => {
     expect(cli.exitCode).toBe(125)
     expect(cli.stderr).toContain('no user named no-such-user-x. Give an existing user name or uid.')
   })
+
+  it('refuses caps too small for any sandbox to start, naming the minimum', async () => {
+    expect(await runAsUser('true', [], { pids: 1 })).toMatchObject({
+      error: {
+        code: 'ERR_INVALID_OPTION',
+        option: 'pids',
+        message:
+          "nsbox: The `pids` option must be at least 2, for the sandbox's init and the command, got `1` (number).",
+      },
+    })
+    for (const memory of ['1K', '64K']) {
+      expect(await runAsUser('true', [], { memory })).toMatchObject({
+        error: {
+          code: 'ERR_INVALID_OPTION',
+          option: 'memory',
+          message: `nsbox: The \`memory\` option must be at least 4 MiB, what a sandbox needs to start, got \`"${memory}"\` (string).`,
+        },
+      })
+    }
+    expect(await runAsUser('true', [], { pids: 0 })).toMatchObject({
+      error: { code: 'ERR_INVALID_OPTION', message: expect.stringContaining('must be positive') },
+    })
+  })
+
+  it.runIf(support?.cgroups.limits.cpus)(
+    'cpus above the CPUs this process may use: a warning that says so',
+    async () => {
+      const cpus = availableParallelism() + 2
+      const { report, warnings } = await runWithWarningsAsUser('true', [], { cpus })
+      expect(report).toMatchObject({ exitCode: 0 })
+      expect(warnings).toContainEqual({
+        code: 'NSBOX_CPUS_ABOVE_HOST',
+        message: expect.stringContaining(`\`cpus: ${cpus}\` is more than the`),
+      })
+    },
+  )
 
   it('nsbox delegate refuses to run without root, saying how', async () => {
     const cli = await cliAsUser(['delegate', '--user', 'nobody'])

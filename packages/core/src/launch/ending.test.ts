@@ -97,6 +97,17 @@ describe('interpretEnding', () => {
     )
   })
 
+  it('a fork refused under a pids limit is the option, not the host', () => {
+    const error = interpretEnding(
+      { ...base, messages: [{ type: 'setup-error', step: 'fork', errno: 11 }], pidsLimit: 2 },
+      mustNotRead,
+    )
+    expect(error).toMatchObject({ code: 'ERR_SETUP_FAILED', step: 'fork' })
+    expect((error as Error).message).toBe(
+      "nsbox: the command could not be started: the `pids` limit of 2 left no room to fork it (EAGAIN). Raise `pids`: the sandbox's init and the command count, and so does every thread.",
+    )
+  })
+
   it('names the option whose path a setup step failed on, instead of blaming the host', () => {
     const error = interpretEnding(
       {

@@ -36,6 +36,8 @@ export interface LaunchEnding {
   commandPath: string | undefined
   /** The option (`ro`, `rw`, `hide`) that named a path the setup handles, if one did. */
   optionOf?: (path: string) => string | undefined
+  /** The sandbox's `pids` limit, when it has one: a fork it refused is the option's doing. */
+  pidsLimit?: number | null
 }
 
 /** How the command ended, when it did run. */
@@ -48,7 +50,12 @@ export interface CommandEnding {
 const SIGNAL_NAMES = new Map(
   Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]),
 )
-const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, number]) => [number, name]))
+// The first name of a number wins: EAGAIN, not its alias EWOULDBLOCK.
+const ERRNO_NAMES = new Map(
+  Object.entries(constants.errno)
+    .reverse()
+    .map(([name, number]) => [number, name]),
+)
 
 /** The name of an errno number: `2` → `'ENOENT'`. */
 export function errnoName(errno: number): string {
@@ -82,7 +89,7 @@ export function interpretEnding(
           killedBy: ending.killedBy,
         }
       case 'setup-error':
-        return setupError(message.step, message.errno, ending.optionOf)
+        return setupError(message.step, message.errno, ending)
       case 'exec-error':
         return execError(ending.file, message.errno, ending.commandPath)
     }
@@ -144,9 +151,15 @@ function launcherEndedEarly(ending: LaunchEnding): SetupFailedError {
 function setupError(
   step: string,
   errno: number,
-  optionOf: LaunchEnding['optionOf'],
+  { optionOf, pidsLimit }: LaunchEnding,
 ): SetupFailedError {
   const name = errnoName(errno)
+  if (step === 'fork' && name === 'EAGAIN' && pidsLimit != null) {
+    return new SetupFailedError(
+      step,
+      `nsbox: the command could not be started: the \`pids\` limit of ${pidsLimit} left no room to fork it (EAGAIN). Raise \`pids\`: the sandbox's init and the command count, and so does every thread.`,
+    )
+  }
   const path = step.slice(step.indexOf(' ') + 1)
   const option = step.includes(' /') ? optionOf?.(path) : undefined
   if (option) {

@@ -203,6 +203,7 @@ export class SandboxProcess extends EventEmitter {
         killedWith: this.#killedWith,
         commandPath: spec.env.PATH,
         optionOf: (path) => optionOfPath(host.filesystem, path),
+        pidsLimit: spec.limits.pids,
       },
       readUsernsHostSettings,
       (tasksGone) => readExhaustionFacts(LauncherProcess.running, tasksGone),
