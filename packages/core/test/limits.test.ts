@@ -342,6 +342,35 @@ describe.runIf(canSandbox)('limits everywhere', () => {
     },
   )
 
+  it.runIf(isRoot && backend === 'cgroup1')(
+    'nsbox delegate says what failed on a cgroup filesystem it cannot write, without a stack trace',
+    async () => {
+      // Every cgroup mount read-only, in a mount namespace of this test's own.
+      const readOnly =
+        'for m in $(awk \'$3 ~ /^cgroup/ {print $2}\' /proc/mounts); do mount -o remount,bind,ro "$m" || exit 1; done'
+      const cli = await execa(
+        'unshare',
+        [
+          '--mount',
+          'sh',
+          '-c',
+          `${readOnly} && exec "$0" "$@"`,
+          process.execPath,
+          NSBOX_CLI,
+          'delegate',
+          '--user',
+          'nobody',
+        ],
+        { reject: false },
+      )
+      expect(cli.exitCode).toBe(125)
+      expect(cli.stderr).toMatch(
+        /^nsbox delegate: could not delegate cgroups to nobody: E[A-Z]+ on \/sys\/fs\/cgroup\/\S+\. Run `nsbox doctor`/,
+      )
+      expect(cli.stderr).not.toContain('    at ')
+    },
+  )
+
   it('nsbox delegate refuses to run without root, saying how', async () => {
     const cli = await cliAsUser(['delegate', '--user', 'nobody'])
     expect(cli.exitCode).toBe(125)
