@@ -60,6 +60,11 @@ export interface JestProject {
   config?: Record<string, unknown>
   /** Run Jest where no sandbox can start (see {@link onBlockedHost}). */
   onBlockedHost?: boolean
+  /**
+   * The directory whose `node_modules` Jest and its helpers are linked from. Default: the
+   * workspace's (or `$NSBOX_TEST_JEST_DIR`).
+   */
+  install?: string
 }
 
 /** What a Jest run printed and reported (its `--json` report). */
@@ -117,9 +122,13 @@ export async function writeJestProject(
       path.join(root, 'node_modules', name),
     )
   }
-  symlinkSync(jestPackage, path.join(root, 'node_modules/jest'))
+  const install = project.install ?? jestInstall
+  symlinkSync(
+    realpathSync(path.join(install, 'node_modules/jest')),
+    path.join(root, 'node_modules/jest'),
+  )
   for (const helper of HELPERS) {
-    const installed = path.join(jestInstall, 'node_modules', helper)
+    const installed = path.join(install, 'node_modules', helper)
     if (!existsSync(installed)) continue
     mkdirSync(path.dirname(path.join(root, 'node_modules', helper)), { recursive: true })
     symlinkSync(realpathSync(installed), path.join(root, 'node_modules', helper))
@@ -134,7 +143,9 @@ export function startJest(
   args: string[],
   options: { user?: TestUser; nodeArgs?: string[]; onBlockedHost?: boolean } = {},
 ) {
-  const jest = [...(options.nodeArgs ?? []), path.join(jestPackage, 'bin/jest.js'), ...args]
+  // The project's own Jest, wherever it is linked from.
+  const jestBin = path.join(realpathSync(path.join(root, 'node_modules/jest')), 'bin/jest.js')
+  const jest = [...(options.nodeArgs ?? []), jestBin, ...args]
   return runNodeInProject(root, nodeBinary, jest, options)
 }
 

@@ -27,6 +27,7 @@ import type {
 import pLimit from 'p-limit'
 import { locateJestModules } from './jest-modules.js'
 import { type JestModules, type SerializedRunnerContext, serializeContext } from './protocol.js'
+import { type SharedPaths, sharedPaths } from './shared-paths.js'
 import { type FileOutcome, failure, TestProcess } from './test-process.js'
 
 /**
@@ -91,6 +92,7 @@ export class NsboxRunner {
   // Emittery's emit() settles once every listener has, as Jest's own runner relies on.
   readonly #events = new Emittery<TestEvents>()
   readonly #modules = new Map<string, JestModules>()
+  readonly #shared = new Map<string, SharedPaths>()
 
   /**
    * Called by Jest.
@@ -188,7 +190,7 @@ export class NsboxRunner {
           : new TestProcess({
               workerId: worker.id,
               sandbox: plan.sandbox,
-              keptPaths: [test.context.config.cacheDirectory],
+              shared: this.#sharedPaths(test.context.config),
               scrub: plan.reuse && plan.sandbox !== null,
             })
       if (plan.reuse) worker.process = testProcess
@@ -240,6 +242,17 @@ export class NsboxRunner {
     if (this.#options.onUnsupported === 'error') throw unsupportedHostError(problem, HOW_TO_WARN)
     warnUnsandboxed(problem)
     return null
+  }
+
+  // What each project's sandboxes must see of /tmp: looked up once per project.
+  #sharedPaths(config: { rootDir: string; cacheDirectory: string }): SharedPaths {
+    let shared = this.#shared.get(config.rootDir)
+    if (!shared) {
+      const modules = this.#jestModules(config.rootDir)
+      shared = sharedPaths(config, modules, [config.rootDir, process.cwd()])
+      this.#shared.set(config.rootDir, shared)
+    }
+    return shared
   }
 
   #jestModules(rootDir: string): JestModules {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { isSandboxError, type SandboxProcess, type SandboxResult, spawn } from '@nsbox/core'
 import { type FileSandboxOptions, fileKilledMessage } from '@nsbox/core/runner'
 import type { ChildMessage, EndRequest, RunFileRequest, SerializableError } from './protocol.js'
+import type { SharedPaths } from './shared-paths.js'
 
 const CHILD_SCRIPT = fileURLToPath(new URL('./child.js', import.meta.url))
 // A child told to end exits at once; this is only for one that hangs.
@@ -18,8 +19,8 @@ export interface TestProcessOptions {
   workerId: number
   /** Its sandbox's options (without `timeout`, which is per file); `null` to run unsandboxed. */
   sandbox: FileSandboxOptions | null
-  /** Absolute host paths the sandbox must keep seeing under its private `/tmp`. */
-  keptPaths: string[]
+  /** Host paths under `/tmp` the sandbox must see: Jest's cache, the trees modules load from. */
+  shared: SharedPaths
   /** Whether to end the processes a file left behind and empty `/tmp` after each file. */
   scrub: boolean
 }
@@ -165,15 +166,28 @@ function startChild(options: TestProcessOptions): SandboxProcess | ChildProcess 
   const execArgv = process.execArgv.filter((flag) => !/^--(inspect|debug)/.test(flag))
   const stdio: ['ignore', 'pipe', 'pipe', 'ipc'] = ['ignore', 'pipe', 'pipe', 'ipc']
   if (!options.sandbox) return fork(CHILD_SCRIPT, [], { env, execArgv, stdio })
-  // The child ignores its arguments, but a sandbox keeps the host's copy of every absolute
-  // path it is given under /tmp: so Jest's transform cache (by default in /tmp) is shared
-  // with the host and the other files rather than rebuilt in each private /tmp.
-  return spawn(process.execPath, [...execArgv, CHILD_SCRIPT, ...options.keptPaths], {
+  // No arguments of its own, as Jest's workers: what it needs of /tmp is named as options.
+  return spawn(process.execPath, [...execArgv, CHILD_SCRIPT], {
     ...options.sandbox,
+    ...withSharedPaths(options.sandbox, options.shared),
     env,
     extendEnv: false,
     stdio,
   })
+}
+
+// The file's own `rw` and `ro`, and the shared paths they do not name already.
+function withSharedPaths(
+  sandbox: FileSandboxOptions,
+  shared: SharedPaths,
+): Pick<FileSandboxOptions, 'rw' | 'ro'> {
+  const named = [...(sandbox.rw ?? []), ...(sandbox.ro ?? []), ...(sandbox.hide ?? [])]
+  const isNamed = (file: string) =>
+    named.some((each) => file === each || file.startsWith(`${each}/`))
+  return {
+    rw: [...(sandbox.rw ?? []), ...shared.rw.filter((file) => !isNamed(file))],
+    ro: [...(sandbox.ro ?? []), ...shared.ro.filter((file) => !isNamed(file))],
+  }
 }
 
 function ending(child: SandboxProcess | ChildProcess): Promise<Ending> {
