@@ -231,11 +231,17 @@ if (request.mode === 'probe') {
   // settle within 5 s or that says something untrue.
   const kinds = ['kill endless', 'timeout endless', 'kill quick', 'timeout quick']
   const report = { launches: 0, unsettled: [], untruthful: [] }
+  const openFds = () => readdirSync('/proc/self/fd').length
+  await run('true').then(closeSpares) // Node.js opens a few descriptors for good at its first child
+  const fdsBefore = openFds()
   for (let index = 0; index < request.count; index++) {
     const kind = kinds[index % kinds.length]
     const delayMs = Math.floor(index / kinds.length) % (request.maxDelayMs + 1)
     const script = kind.endsWith('endless') ? 'sleep 1000; true' : 'true'
-    const options = kind.startsWith('timeout') ? { timeout: delayMs + 1 } : {}
+    const options = {
+      ...request.options,
+      ...(kind.startsWith('timeout') ? { timeout: delayMs + 1 } : {}),
+    }
     const sandbox = spawn('sh', ['-c', script, request.marker], { ...options, stdio: 'ignore' })
     const settled = sandbox.result.catch(errorReport)
     if (kind.startsWith('kill')) {
@@ -255,6 +261,10 @@ if (request.mode === 'probe') {
     const hasExited = result.exitCode === 0 && result.killedBy === null
     const isTrue = kind.endsWith('endless') ? wasKilled : wasKilled || hasExited
     if (!isTrue) report.untruthful.push(`${label}: ${JSON.stringify(result)}`)
+  }
+  if (request.leftovers) {
+    await closeSpares()
+    report.leftovers = { launchers: launchers(), fdsBefore, fdsAfter: openFds(), pid: process.pid }
   }
   // Exits even with sandboxes left running, which the test then looks for.
   process.stdout.write(JSON.stringify(report), () => process.exit(0))
@@ -412,6 +422,39 @@ if (request.mode === 'probe') {
   const report = await run(request.file, request.args, request.options).catch(errorReport)
   await new Promise((resolve) => setImmediate(resolve)) // warnings are emitted on the next tick
   process.stdout.write(JSON.stringify({ report, warnings }))
+} else if (request.mode === 'soak') {
+  // `count` sandboxes through `concurrency` lanes, each of the next of `variants` in turn
+  // (a command, its options, and the ending it must have); then what is left of them in
+  // this process: launchers, descriptors, and the spares' cgroups once closed.
+  const openFds = () => readdirSync('/proc/self/fd').length
+  await run('true').then(closeSpares) // Node.js opens a few descriptors for good at its first child
+  const fdsBefore = openFds()
+  let started = 0
+  const failures = []
+  const lane = async () => {
+    while (started < request.count) {
+      const variant = request.variants[started % request.variants.length]
+      started += 1
+      const result = await run(variant.file, variant.args, variant.options).catch(errorReport)
+      const ending = { exitCode: result.exitCode, signal: result.signal, killedBy: result.killedBy }
+      if ('error' in result || JSON.stringify(ending) !== JSON.stringify(variant.expect)) {
+        failures.push(JSON.stringify(result))
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: request.concurrency }, lane))
+  await closeSpares()
+  process.stdout.write(
+    JSON.stringify({
+      pid: process.pid,
+      launches: started,
+      failures: failures.slice(0, 5),
+      failureCount: failures.length,
+      launchersLeft: launchers(),
+      fdsBefore,
+      fdsAfter: openFds(),
+    }),
+  )
 } else if (request.mode === 'keyring') {
   // Started by a wrapper that gave this process a session keyring of its own holding one
   // key (NSBOX_TEST_KEY_ID): a sandbox, then what that keyring holds afterwards.

@@ -216,15 +216,24 @@ export interface RacesReport {
   unsettled: string[]
   /** Results that do not say how the command really ended. */
   untruthful: string[]
+  /** With `leftovers`: what is left of the helper's sandboxes once its spares are closed. */
+  leftovers?: { launchers: number[]; fdsBefore: number; fdsAfter: number; pid: number }
 }
 
 /**
  * In one process of the test user, `count` sandboxes one after another, each killed with
  * `kill('SIGKILL')` or by a `timeout` 0 to `maxDelayMs` ms into its start; half of them
- * run an endless command, half one that exits at once. Their commands carry `marker`.
+ * run an endless command, half one that exits at once. Their commands carry `marker`;
+ * `options` are added to each launch's, and `leftovers` reports what is left afterwards.
  */
 export function killRacesAsUser(
-  request: { count: number; maxDelayMs: number; marker: string },
+  request: {
+    count: number
+    maxDelayMs: number
+    marker: string
+    options?: RunOptions
+    leftovers?: boolean
+  },
   hostEnv?: Record<string, string>,
 ): Promise<RacesReport> {
   return reportOf({ mode: 'races', ...request }, undefined, hostEnv)
@@ -376,6 +385,40 @@ export function runWithWarningsAsUser(
   options: RunOptions,
 ): Promise<{ report: RunReport; warnings: { code: string; message: string }[] }> {
   return reportOf({ mode: 'run-with-warnings', file, args, options })
+}
+
+/** One kind of launch in {@link soakAsUser}: what it runs and how it must end. */
+export interface SoakVariant {
+  file: string
+  args: string[]
+  options?: RunOptions
+  expect: { exitCode: number | null; signal: string | null; killedBy: string | null }
+}
+
+/** What {@link soakAsUser} reports. */
+export interface SoakReport {
+  pid: number
+  launches: number
+  /** The first results that did not end as their variant must, and how many did not. */
+  failures: string[]
+  failureCount: number
+  /** Sandbox launchers of the helper still running after its spares were closed. */
+  launchersLeft: number[]
+  /** The helper's open descriptors after one warm-up sandbox, and after the soak. */
+  fdsBefore: number
+  fdsAfter: number
+}
+
+/**
+ * In one process of the test user, `count` sandboxes through `concurrency` lanes, cycling
+ * through `variants`; `hostEnv` is added to that process's environment (such as a
+ * `TMPDIR` of the test's own, to see that nothing is left there).
+ */
+export function soakAsUser(
+  request: { count: number; concurrency: number; variants: SoakVariant[] },
+  hostEnv?: Record<string, string>,
+): Promise<SoakReport> {
+  return reportOf({ mode: 'soak', ...request }, undefined, hostEnv)
 }
 
 /** What the helper's `spares` mode reports. */
