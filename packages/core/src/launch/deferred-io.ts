@@ -25,6 +25,7 @@ export class DeferredIo {
   #child: ChildProcess | null = null
   #waitingMessages: [unknown, SendCallback | undefined][] = []
   #isDisconnected = false
+  #isClosed = false
 
   constructor(
     stdio: readonly [StdioSlot, StdioSlot, StdioSlot],
@@ -95,6 +96,8 @@ export class DeferredIo {
    * started, ends its output streams and says its channel closed.
    */
   close(): void {
+    if (this.#isClosed) return
+    this.#isClosed = true
     this.stdin?.unpipe()
     this.stdin?.destroy()
     if (this.#child) return
