@@ -78,6 +78,34 @@ export function renderMarkdown({ machine, sections }) {
     )
   }
 
+  const eventLoop = sections.eventLoop
+  if (eventLoop) {
+    const { spawnBlock, nsboxBlock, burstTurn, lateness, burst, timeoutMs } = eventLoop
+    target('event-loop block per launch, p99 / 5 ms', nsboxBlock.p99 / 5, 1.0)
+    target(`timeout lateness, ${burst} launches at once, p99 / 100 ms`, lateness.p99 / 100, 1.0)
+    parts.push(
+      '## Event loop\n',
+      `How long a launch holds the caller's event loop: from before the call until the loop's next turn, one launch at a time (for nsbox, the larger of the turn of \`spawn()\` and the next one, in which a spare launcher starts). A bare \`child_process.spawn('true')\` is the floor: nsbox starts one \`unshare\` per sandbox the same way. Then ${burst} sandboxes of \`sleep 10\` started at once with a ${timeoutMs} ms timeout: the longest turns of the loop meanwhile, and how much later than its timeout each result settled. nsbox starts launchers one per turn of the loop, so timers run in between.\n`,
+      table(
+        ['measure', 'p50 ms', 'p99 ms'],
+        [
+          [
+            "bare child_process.spawn('true'), block per launch",
+            fixed(spawnBlock.p50),
+            fixed(spawnBlock.p99),
+          ],
+          ['nsbox spawn(), block per launch', fixed(nsboxBlock.p50), fixed(nsboxBlock.p99)],
+          [
+            `turns of the loop, ${burst} launches at once`,
+            fixed(burstTurn.p50),
+            fixed(burstTurn.p99),
+          ],
+          [`timeout lateness, ${burst} launches at once`, fixed(lateness.p50), fixed(lateness.p99)],
+        ],
+      ),
+    )
+  }
+
   const suites = [
     ['vitest', 'Vitest', [VITEST.nsbox], VITEST.baseline, 1.1],
     ['jest', 'Jest', [JEST.nsbox, JEST.nsboxWorker], JEST.baseline, 1.15],
@@ -233,6 +261,13 @@ const ANALYSIS = `## Where the time goes
   kernel (about 13 ms here) whenever no other cgroup move happened in the last few
   milliseconds: a launch every few milliseconds, as here, rarely waits for it, a sandbox
   per test file every time. The spare launcher enters its cgroup before it is needed.
+- **Event loop.** Starting a launcher is a \`child_process.spawn()\` of \`unshare\`
+  with its stdio pipes and control socket: Node.js forks and waits for the child's
+  \`exec\`, which takes longer while other sandboxes' inits are busy on the same cores.
+  Everything else of a launch (options, host facts, the plan, the cgroup) takes a fraction
+  of a millisecond. Launchers start one per turn of the loop, so a burst of launches
+  delays a timer by one launcher start at most, not by the whole burst; a sandbox whose
+  timeout fires before its launcher's turn came ends without starting.
 - **Vitest.** Vitest's \`forks\` pool also starts a fresh process per file, so the pool
   adds little more than the sandbox itself per file, and a quick check of the host when
   the configuration loads (a few milliseconds).

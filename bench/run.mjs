@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { probe } from '@nsbox/core'
+import { measureEventLoop } from './event-loop.mjs'
 import { measureOverhead } from './memory.mjs'
 import { renderChart, renderMarkdown } from './render.mjs'
 import { hasBwrap, measureConcurrency, measureStartup } from './startup.mjs'
@@ -29,6 +30,8 @@ const sections = {
       progress,
     }),
   memory: (progress) => measureOverhead({ rounds: quick ? 1 : 5, progress }),
+  eventLoop: (progress) =>
+    measureEventLoop({ rounds: quick ? 1 : 3, perRound: quick ? 20 : 200, burst: 200, progress }),
   vitest: (progress) => suiteSizes(measureVitest, progress),
   jest: (progress) => suiteSizes(measureJest, progress),
 }

@@ -62,6 +62,11 @@ export interface JestProject {
   onBlockedHost?: boolean
   /** Run Jest believing it runs on this platform, such as darwin. */
   platform?: NodeJS.Platform
+  /**
+   * The directory whose `node_modules` Jest and its helpers are linked from. Default: the
+   * workspace's (or `$NSBOX_TEST_JEST_DIR`).
+   */
+  install?: string
 }
 
 /** What a Jest run printed and reported (its `--json` report). */
@@ -119,9 +124,13 @@ export async function writeJestProject(
       path.join(root, 'node_modules', name),
     )
   }
-  symlinkSync(jestPackage, path.join(root, 'node_modules/jest'))
+  const install = project.install ?? jestInstall
+  symlinkSync(
+    realpathSync(path.join(install, 'node_modules/jest')),
+    path.join(root, 'node_modules/jest'),
+  )
   for (const helper of HELPERS) {
-    const installed = path.join(jestInstall, 'node_modules', helper)
+    const installed = path.join(install, 'node_modules', helper)
     if (!existsSync(installed)) continue
     mkdirSync(path.dirname(path.join(root, 'node_modules', helper)), { recursive: true })
     symlinkSync(realpathSync(installed), path.join(root, 'node_modules', helper))
@@ -141,7 +150,9 @@ export function startJest(
     platform?: NodeJS.Platform
   } = {},
 ) {
-  const jest = [...(options.nodeArgs ?? []), path.join(jestPackage, 'bin/jest.js'), ...args]
+  // The project's own Jest, wherever it is linked from.
+  const jestBin = path.join(realpathSync(path.join(root, 'node_modules/jest')), 'bin/jest.js')
+  const jest = [...(options.nodeArgs ?? []), jestBin, ...args]
   return runNodeInProject(root, nodeBinary, jest, options)
 }
 

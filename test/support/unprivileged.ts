@@ -12,12 +12,30 @@ export type RunReport =
   | SandboxResult
   | { error: { name: string; code: string; message: string; option?: string } }
 
+// A user and PID namespace of its own (uid and gid mapped to themselves), with its own
+// /proc: what a process in a container that shares the host's cgroup tree is like.
+const OWN_PID_NAMESPACE = [
+  'unshare',
+  '--user',
+  '--map-current-user',
+  '--pid',
+  '--fork',
+  '--mount-proc',
+]
+
 function asTestUser(
   request: object,
   user: TestUser = testUser(),
   hostEnv: Record<string, string> = {},
+  prefix: readonly string[] = [],
 ): ResultPromise<{ uid: number; gid: number; env: Record<string, string>; reject: false }> {
-  return execa(process.execPath, [childScript, JSON.stringify(request)], {
+  const [file = process.execPath, ...args] = [
+    ...prefix,
+    process.execPath,
+    childScript,
+    JSON.stringify(request),
+  ]
+  return execa(file, args, {
     uid: user.uid,
     gid: user.gid,
     env: { ...hostEnv, HOME: user.home, USER: user.name, LOGNAME: user.name },
@@ -141,6 +159,15 @@ export function killAfterReadyAsUser(
   return reportOf({ mode: 'hold', file, args, killAfterReady: signal })
 }
 
+/** Starts a sandbox as the test user, sends `signal` right after `spawn()` returned, returns the result. */
+export function killAtOnceAsUser(
+  file: string,
+  args: string[],
+  signal: NodeJS.Signals,
+): Promise<SandboxResult> {
+  return reportOf({ mode: 'hold', file, args, killAtOnce: signal })
+}
+
 /**
  * As root: runs `run(file, args, options)` as `user` through
  * `nsbox delegate --user <user> -- …`, then undoes a lasting (cgroup v1) delegation.
@@ -178,6 +205,221 @@ export function runManyAsUser(
   options: RunOptions,
 ): Promise<{ results: number; failures: string[]; pid: number }> {
   return reportOf({ mode: 'many', count, concurrency, file, args, options })
+}
+
+/**
+ * What {@link killRacesAsUser} reports: the launches whose result was wrong, by kind and
+ * delay (an unsettled one with what a second `kill()` then returned).
+ */
+export interface RacesReport {
+  launches: number
+  /** Results that had not settled 5 s after the kill or timeout. */
+  unsettled: string[]
+  /** Results that do not say how the command really ended. */
+  untruthful: string[]
+  /** With `leftovers`: what is left of the helper's sandboxes once its spares are closed. */
+  leftovers?: { launchers: number[]; fdsBefore: number; fdsAfter: number; pid: number }
+}
+
+/**
+ * In one process of the test user, `count` sandboxes one after another, each killed with
+ * `kill('SIGKILL')` or by a `timeout` 0 to `maxDelayMs` ms into its start; half of them
+ * run an endless command, half one that exits at once. Their commands carry `marker`;
+ * `options` are added to each launch's, and `leftovers` reports what is left afterwards.
+ */
+export function killRacesAsUser(
+  request: {
+    count: number
+    maxDelayMs: number
+    marker: string
+    options?: RunOptions
+    leftovers?: boolean
+  },
+  hostEnv?: Record<string, string>,
+): Promise<RacesReport> {
+  return reportOf({ mode: 'races', ...request }, undefined, hostEnv)
+}
+
+/**
+ * In one process of the test user whose open-file limit is lowered to `openFiles`,
+ * `count` sandboxes at once; reports each result or error, and the process's open
+ * descriptors before and after (once its spares are closed).
+ */
+export function outOfFilesAsUser(request: {
+  openFiles: number
+  count: number
+  file: string
+  args: string[]
+  options?: RunOptions
+}): Promise<{ pid: number; reports: RunReport[]; fdsBefore: number; fdsAfter: number }> {
+  return reportOf({ mode: 'out-of-files', ...request })
+}
+
+/**
+ * In one process of the test user that has moved itself into a pids cgroup under
+ * `pidsParent` whose `pids.max` leaves room for `headroom` more tasks, one sandbox,
+ * without spares: with 0, the launcher cannot start; with 1, it cannot fork its init.
+ */
+export function outOfProcessesAsUser(request: {
+  pidsParent: string
+  headroom: number
+  file: string
+  args: string[]
+  options?: RunOptions
+}): Promise<{ report: RunReport; cgroup: string }> {
+  return reportOf({ mode: 'out-of-processes', ...request }, undefined, { NSBOX_SPARES: '0' })
+}
+
+/**
+ * Starts a sandbox as the test user and, once its command printed "ready", SIGKILLs its
+ * launcher (`unshare`) or the init under it from outside nsbox; returns the result.
+ */
+export function killedFromOutsideAsUser(
+  target: 'unshare' | 'init',
+  file: string,
+  args: string[],
+): Promise<RunReport> {
+  return reportOf({ mode: 'killed-from-outside', target, file, args })
+}
+
+/** A helper process of the test user that reports in JSON lines and waits to be told. */
+export interface Conversation {
+  /** The next line the helper prints, parsed as JSON. */
+  next<T>(): Promise<T>
+  /** Writes one line to the helper's stdin. */
+  tell(line: string): void
+  /** Settles once the helper has exited; rejects when it failed. */
+  done: Promise<void>
+}
+
+function converseAsUser(
+  request: object,
+  options: { hostEnv?: Record<string, string>; ownPidNamespace?: boolean } = {},
+): Conversation {
+  const prefix = options.ownPidNamespace ? OWN_PID_NAMESPACE : []
+  const helper = asTestUser(request, undefined, options.hostEnv, prefix)
+  const lines: string[] = []
+  const waiting: ((line: string) => void)[] = []
+  let pending = ''
+  helper.stdout?.on('data', (chunk: Buffer) => {
+    pending += String(chunk)
+    for (let newline = pending.indexOf('\n'); newline !== -1; newline = pending.indexOf('\n')) {
+      const line = pending.slice(0, newline)
+      pending = pending.slice(newline + 1)
+      const waiter = waiting.shift()
+      if (waiter) waiter(line)
+      else lines.push(line)
+    }
+  })
+  const done = helper.then((result) => {
+    if (result.exitCode !== 0)
+      throw new Error(`the sandbox helper failed (${result.exitCode}): ${result.stderr}`)
+  })
+  return {
+    next: <T>() =>
+      new Promise<T>((resolve, reject) => {
+        const line = lines.shift()
+        if (line !== undefined) return resolve(JSON.parse(line) as T)
+        waiting.push((next) => resolve(JSON.parse(next) as T))
+        done.then(() => reject(new Error('the sandbox helper ended without a report')), reject)
+      }),
+    tell: (line) => helper.stdin?.write(`${line}\n`),
+    done,
+  }
+}
+
+/**
+ * Holds a sandbox in a process of the test user (in a PID namespace of its own when
+ * `ownPidNamespace`): first reports its cgroup directories, then, once told, ends it and
+ * reports whether it had ended before.
+ */
+export function holdUntilToldAsUser(
+  file: string,
+  args: string[],
+  options: RunOptions,
+  where: { ownPidNamespace?: boolean } = {},
+): Conversation {
+  return converseAsUser({ mode: 'hold-until-told', file, args, options }, where)
+}
+
+/**
+ * A long-lived process of the test user: one sandbox with `options`, then (told a JSON
+ * list of cgroup directories) more until those are gone; reports `{ launches, left }`.
+ */
+export function reapLaterAsUser(options: RunOptions): Conversation {
+  return converseAsUser({ mode: 'reap-later', options })
+}
+
+/**
+ * A process of the test user in a memory cgroup of its own under `memoryParent`, with a
+ * sandbox running; reports `{ own, cgroups }`, then (told, once root took `own` over)
+ * ends the sandbox, starts another and reports both with its warnings.
+ */
+export function ownerChangedAsUser(memoryParent: string): Conversation {
+  return converseAsUser({ mode: 'owner-changed', memoryParent }, { hostEnv: { NSBOX_SPARES: '0' } })
+}
+
+/**
+ * In one process of the test user, `count` sandboxes of `sleep 10` started at once with a
+ * timeout of `timeoutMs`; reports what ended them, how late the latest result settled,
+ * and the longest turn of that process's event loop meanwhile.
+ */
+export function timeoutBurstAsUser(
+  count: number,
+  timeoutMs: number,
+): Promise<{ killedBy: string[]; latestMs: number; longestTurnMs: number }> {
+  return reportOf({ mode: 'timeout-burst', count, timeoutMs })
+}
+
+/** What a `ChildProcess`-style caller of `spawn()` sees: `'exit'`'s arguments, and `send()` without IPC. */
+export function processShapeAsUser(): Promise<{
+  exitArgs: unknown[]
+  sendError: { name: string; code: string; message: string } | null
+}> {
+  return reportOf({ mode: 'process-shape' })
+}
+
+/** Like {@link runAsUser}, with the warnings the calling process got. */
+export function runWithWarningsAsUser(
+  file: string,
+  args: string[],
+  options: RunOptions,
+): Promise<{ report: RunReport; warnings: { code: string; message: string }[] }> {
+  return reportOf({ mode: 'run-with-warnings', file, args, options })
+}
+
+/** One kind of launch in {@link soakAsUser}: what it runs and how it must end. */
+export interface SoakVariant {
+  file: string
+  args: string[]
+  options?: RunOptions
+  expect: { exitCode: number | null; signal: string | null; killedBy: string | null }
+}
+
+/** What {@link soakAsUser} reports. */
+export interface SoakReport {
+  pid: number
+  launches: number
+  /** The first results that did not end as their variant must, and how many did not. */
+  failures: string[]
+  failureCount: number
+  /** Sandbox launchers of the helper still running after its spares were closed. */
+  launchersLeft: number[]
+  /** The helper's open descriptors after one warm-up sandbox, and after the soak. */
+  fdsBefore: number
+  fdsAfter: number
+}
+
+/**
+ * In one process of the test user, `count` sandboxes through `concurrency` lanes, cycling
+ * through `variants`; `hostEnv` is added to that process's environment (such as a
+ * `TMPDIR` of the test's own, to see that nothing is left there).
+ */
+export function soakAsUser(
+  request: { count: number; concurrency: number; variants: SoakVariant[] },
+  hostEnv?: Record<string, string>,
+): Promise<SoakReport> {
+  return reportOf({ mode: 'soak', ...request }, undefined, hostEnv)
 }
 
 /** What the helper's `spares` mode reports. */

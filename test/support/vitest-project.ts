@@ -43,6 +43,11 @@ export interface VitestProject {
   onBlockedHost?: boolean
   /** Run Vitest believing it runs on this platform, such as darwin. */
   platform?: NodeJS.Platform
+  /**
+   * The directory whose `node_modules` Vitest is linked from. Default: the workspace's
+   * (or `$NSBOX_TEST_VITEST_DIR`).
+   */
+  install?: string
 }
 
 /** What a Vitest run printed and reported (its `--reporter=json` report). */
@@ -83,18 +88,37 @@ export async function writeVitestProject(
   cpSync(path.join(pluginPackage, 'package.json'), path.join(pluginCopy, 'package.json'))
   cpSync(path.join(pluginPackage, 'dist'), path.join(pluginCopy, 'dist'), { recursive: true })
   symlinkSync(corePackage, path.join(root, 'node_modules/@nsbox/core'))
-  symlinkSync(vitestPackage, path.join(root, 'node_modules/vitest'))
+  const install = project.install
+  symlinkSync(
+    install ? realpathSync(path.join(install, 'node_modules/vitest')) : vitestPackage,
+    path.join(root, 'node_modules/vitest'),
+  )
   mkdirSync(path.join(root, 'node_modules/@vitest'))
-  symlinkSync(coveragePackage, path.join(root, 'node_modules/@vitest/coverage-v8'))
+  symlinkSync(
+    install
+      ? realpathSync(path.join(install, 'node_modules/@vitest/coverage-v8'))
+      : coveragePackage,
+    path.join(root, 'node_modules/@vitest/coverage-v8'),
+  )
   await handToUser(root, user)
   return { root, cleanup }
 }
 
 /** Runs Vitest as the test user in a project written by {@link writeVitestProject}. */
 export function startVitest(root: string, args: string[], user: TestUser = testUser()) {
-  return runNodeInProject(root, nodeBinary, [path.join(vitestPackage, 'vitest.mjs'), ...args], {
-    user,
-  })
+  return runNodeInProject(
+    root,
+    nodeBinary,
+    [path.join(projectVitest(root), 'vitest.mjs'), ...args],
+    {
+      user,
+    },
+  )
+}
+
+// The project's own Vitest, wherever it is linked from.
+function projectVitest(root: string): string {
+  return realpathSync(path.join(root, 'node_modules/vitest'))
 }
 
 /**
@@ -111,7 +135,7 @@ export async function runVitestProject(
   const child = await runNodeInProject(
     root,
     nodeBinary,
-    [path.join(vitestPackage, 'vitest.mjs'), 'run', ...reporters, ...args],
+    [path.join(projectVitest(root), 'vitest.mjs'), 'run', ...reporters, ...args],
     { user, onBlockedHost: project.onBlockedHost ?? false, platform: project.platform },
   )
   const report = readJsonReport<VitestRun['report']>(root, 'report.json', {

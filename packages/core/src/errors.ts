@@ -17,6 +17,7 @@ export type SandboxErrorCode =
   | 'ERR_EXEC_FAILED'
   | 'ERR_HOST_ACCESS'
   | 'ERR_MESSAGE_LIMIT'
+  | 'ERR_RESOURCE_EXHAUSTED'
 
 /**
  * Base class of every error nsbox raises.
@@ -138,6 +139,32 @@ export class ExecFailedError extends SandboxError {
   readonly errno: string
   constructor(errno: string, message: string) {
     super('ERR_EXEC_FAILED', message)
+    this.errno = errno
+  }
+}
+
+/** What ran out when a sandbox could not start: see {@link ResourceExhaustedError}. */
+export type ExhaustedResource = 'file-descriptors' | 'processes' | 'memory'
+
+/**
+ * The calling process, its user or the host ran out of something a launch needs: open
+ * files (`EMFILE`, `ENFILE`), processes (`EAGAIN` from fork) or memory (`ENOMEM`). The
+ * message says which limit it was and how to raise it. Nothing of the sandbox is left
+ * behind, and a launch can succeed again once other sandboxes have ended.
+ */
+export class ResourceExhaustedError extends SandboxError {
+  /** What ran out. */
+  readonly resource: ExhaustedResource
+  /** The `errno` name the kernel gave, such as `EMFILE`. */
+  readonly errno: string
+  constructor(
+    resource: ExhaustedResource,
+    errno: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('ERR_RESOURCE_EXHAUSTED', message, options)
+    this.resource = resource
     this.errno = errno
   }
 }

@@ -9,10 +9,12 @@ export type { Enforcement, EnforcementBackend } from './cgroup/enforcement.js'
 export type { CgroupBackend } from './cgroup/sandbox-cgroup.js'
 export {
   ExecFailedError,
+  type ExhaustedResource,
   InvalidOptionError,
   isSandboxError,
   LimitUnavailableError,
   MissingToolError,
+  ResourceExhaustedError,
   SandboxError,
   type SandboxErrorCode,
   SetupFailedError,

@@ -1,3 +1,6 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { expect, it } from 'vitest'
 import { cliAsUser, describeWithSandboxes } from '../../../test/support/unprivileged.js'
 
@@ -59,6 +62,35 @@ await describeWithSandboxes('nsbox run', () => {
   it('exits 127 for a command that is not there', async () => {
     expect((await cliAsUser(['run', '--', 'no-such-command-anywhere'])).exitCode).toBe(127)
   })
+
+  it('exits 126 for a command that is there but cannot run, whatever its path says', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'nsbox-cli-'))
+    try {
+      chmodSync(dir, 0o755)
+      mkdirSync(path.join(dir, 'not found'), { mode: 0o755 })
+      const script = path.join(dir, 'not found', 'script')
+      writeFileSync(script, '#!/bin/sh\necho hi\n', { mode: 0o644 })
+      const { exitCode, stderr } = await cliAsUser(['run', '--', script])
+      expect(stderr).toContain('permission denied')
+      expect(exitCode).toBe(126)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('an unknown flag gets a "did you mean", and never the advice to put it after --', async () => {
+    const { exitCode, stderr } = await cliAsUser(['run', '--netwrk', 'none', '--', 'true'])
+    expect(exitCode).toBe(125)
+    expect(stderr).toBe(
+      'nsbox run: unknown flag --netwrk. Did you mean --network? See `nsbox run --help`.',
+    )
+  })
+
+  it("--memory -5M gets nsbox's own message: a size must be positive", async () => {
+    const { exitCode, stderr } = await cliAsUser(['run', '--memory', '-5M', '--', 'true'])
+    expect(exitCode).toBe(125)
+    expect(stderr).toBe('nsbox: The `memory` option must be positive, got `"-5M"` (string).')
+  })
 })
 
 await describeWithSandboxes('nsbox doctor and help', () => {
@@ -66,6 +98,13 @@ await describeWithSandboxes('nsbox doctor and help', () => {
     const { exitCode, stdout } = await cliAsUser(['doctor'])
     expect(exitCode).toBe(0)
     expect(stdout).toContain('ok    user namespaces: a test sandbox started')
+  })
+
+  it('doctor refuses a flag it does not take', async () => {
+    const { exitCode, stdout, stderr } = await cliAsUser(['doctor', '--bogus'])
+    expect(exitCode).toBe(125)
+    expect(stdout).toBe('')
+    expect(stderr).toBe('nsbox doctor: unknown flag --bogus. See `nsbox doctor --help`.')
   })
 
   it('doctor --json prints the probe', async () => {

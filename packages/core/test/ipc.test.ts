@@ -1,5 +1,9 @@
 import { expect, it } from 'vitest'
-import { describeWithSandboxes, ipcRoundTripAsUser } from '../../../test/support/unprivileged.js'
+import {
+  describeWithSandboxes,
+  ipcRoundTripAsUser,
+  processShapeAsUser,
+} from '../../../test/support/unprivileged.js'
 
 await describeWithSandboxes('spawn() with an IPC channel', () => {
   it('carries messages both ways with advanced serialization', async () => {
@@ -12,5 +16,11 @@ await describeWithSandboxes('spawn() with an IPC channel', () => {
       answer: '42',
       exitCode: 0,
     })
+  })
+
+  it("is shaped like a ChildProcess: 'exit' gives (code, signal), send() without a channel is ERR_INVALID_OPTION", async () => {
+    const shape = await processShapeAsUser()
+    expect(shape.exitArgs).toEqual([3, null])
+    expect(shape.sendError).toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'stdio' })
   })
 })

@@ -4,7 +4,10 @@ import {
   describeWithSandboxes,
   holdAsUser,
   killAfterReadyAsUser,
+  killAtOnceAsUser,
+  killRacesAsUser,
   sandboxAsUser,
+  timeoutBurstAsUser,
 } from '../../../test/support/unprivileged.js'
 
 await describeWithSandboxes('the end of a sandbox', () => {
@@ -37,6 +40,15 @@ await describeWithSandboxes('the end of a sandbox', () => {
     expect(await waitUntilGone(marker, 1000)).toEqual([])
   })
 
+  it('timeout: 200 sandboxes started at once each end soon after their timeout, without holding the event loop', async () => {
+    const report = await timeoutBurstAsUser(200, 200)
+    expect(report.killedBy).toEqual(['timeout'])
+    // Generous bounds: launches that held the loop for 7 to 40 ms each made results
+    // seconds late, in one turn as long as the whole burst.
+    expect(report.latestMs).toBeLessThan(1000)
+    expect(report.longestTurnMs).toBeLessThan(250)
+  })
+
   it('kill(): SIGTERM reaches the command, which may handle it', async () => {
     const result = await killAfterReadyAsUser(
       'sh',
@@ -44,6 +56,11 @@ await describeWithSandboxes('the end of a sandbox', () => {
       'SIGTERM',
     )
     expect(result).toMatchObject({ exitCode: 7, killedBy: null })
+  })
+
+  it('kill(): a SIGTERM sent before the command has started reaches it once it has', async () => {
+    const result = await killAtOnceAsUser('sleep', ['30'], 'SIGTERM')
+    expect(result).toMatchObject({ exitCode: null, signal: 'SIGTERM', killedBy: null })
   })
 
   it('kill(): SIGKILL ends the whole sandbox', async () => {
@@ -55,6 +72,17 @@ await describeWithSandboxes('the end of a sandbox', () => {
     )
     expect(result).toMatchObject({ exitCode: null, signal: 'SIGKILL', killedBy: null })
     expect(await waitUntilGone(marker, 1000)).toEqual([])
+  })
+
+  it('kill() and timeout at any moment of the start end everything, and the result says what happened', async () => {
+    const marker = uniqueMarker('race')
+    // Without spares every launch starts its own unshare, whose start is what the kills hit.
+    const report = await killRacesAsUser(
+      { count: 300, maxDelayMs: 10, marker },
+      { NSBOX_SPARES: '0' },
+    )
+    expect(report).toEqual({ launches: 300, unsettled: [], untruthful: [] })
+    expect(await waitUntilGone(marker, 2000)).toEqual([])
   })
 
   it('leaves no process when the parent Node process is SIGKILLed', async () => {

@@ -1,4 +1,5 @@
 import { chownSync, mkdirSync, rmdirSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { probe, type RunOptions, run, type SandboxError, type SandboxResult } from '@nsbox/core'
 import { execa } from 'execa'
@@ -15,6 +16,7 @@ import {
   runAsUser,
   runDelegatedAsUser,
   runManyAsUser,
+  runWithWarningsAsUser,
   sandboxAsUser,
 } from '../../../test/support/unprivileged.js'
 
@@ -320,6 +322,71 @@ describe.runIf(canSandbox)('limits everywhere', () => {
     expect(cli.exitCode).toBe(125)
     expect(cli.stderr).toContain('no user named no-such-user-x. Give an existing user name or uid.')
   })
+
+  it('refuses caps too small for any sandbox to start, naming the minimum', async () => {
+    expect(await runAsUser('true', [], { pids: 1 })).toMatchObject({
+      error: {
+        code: 'ERR_INVALID_OPTION',
+        option: 'pids',
+        message:
+          "nsbox: The `pids` option must be at least 2, for the sandbox's init and the command, got `1` (number).",
+      },
+    })
+    for (const memory of ['1K', '64K']) {
+      expect(await runAsUser('true', [], { memory })).toMatchObject({
+        error: {
+          code: 'ERR_INVALID_OPTION',
+          option: 'memory',
+          message: `nsbox: The \`memory\` option must be at least 4 MiB, what a sandbox needs to start, got \`"${memory}"\` (string).`,
+        },
+      })
+    }
+    expect(await runAsUser('true', [], { pids: 0 })).toMatchObject({
+      error: { code: 'ERR_INVALID_OPTION', message: expect.stringContaining('must be positive') },
+    })
+  })
+
+  it.runIf(support?.cgroups.limits.cpus)(
+    'cpus above the CPUs this process may use: a warning that says so',
+    async () => {
+      const cpus = availableParallelism() + 2
+      const { report, warnings } = await runWithWarningsAsUser('true', [], { cpus })
+      expect(report).toMatchObject({ exitCode: 0 })
+      expect(warnings).toContainEqual({
+        code: 'NSBOX_CPUS_ABOVE_HOST',
+        message: expect.stringContaining(`\`cpus: ${cpus}\` is more than the`),
+      })
+    },
+  )
+
+  it.runIf(isRoot && backend === 'cgroup1')(
+    'nsbox delegate says what failed on a cgroup filesystem it cannot write, without a stack trace',
+    async () => {
+      // Every cgroup mount read-only, in a mount namespace of this test's own.
+      const readOnly =
+        'for m in $(awk \'$3 ~ /^cgroup/ {print $2}\' /proc/mounts); do mount -o remount,bind,ro "$m" || exit 1; done'
+      const cli = await execa(
+        'unshare',
+        [
+          '--mount',
+          'sh',
+          '-c',
+          `${readOnly} && exec "$0" "$@"`,
+          process.execPath,
+          NSBOX_CLI,
+          'delegate',
+          '--user',
+          'nobody',
+        ],
+        { reject: false },
+      )
+      expect(cli.exitCode).toBe(125)
+      expect(cli.stderr).toMatch(
+        /^nsbox delegate: could not delegate cgroups to nobody: E[A-Z]+ on \/sys\/fs\/cgroup\/\S+\. Run `nsbox doctor`/,
+      )
+      expect(cli.stderr).not.toContain('    at ')
+    },
+  )
 
   it('nsbox delegate refuses to run without root, saying how', async () => {
     const cli = await cliAsUser(['delegate', '--user', 'nobody'])

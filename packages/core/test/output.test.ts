@@ -25,4 +25,11 @@ await describeWithSandboxes('run() input and output', () => {
     expect(result).toMatchObject({ exitCode: 0, truncated: true })
     expect(result.stdout).toHaveLength(1024)
   })
+
+  it('never cuts a multibyte character in half at maxOutput', async () => {
+    const cut = await sandboxAsUser('printf', ['éé'], { maxOutput: 1 })
+    expect(cut).toMatchObject({ exitCode: 0, stdout: '', truncated: true })
+    const one = await sandboxAsUser('printf', ['éé'], { maxOutput: 3 })
+    expect(one).toMatchObject({ stdout: 'é', truncated: true })
+  })
 })

@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { type SandboxProcess, type SandboxResult, spawn } from '@nsbox/core'
 import type { FileSandboxOptions, LaunchShape, MessageChannel } from '@nsbox/core/runner'
+import type { SharedPaths } from './shared-paths.js'
 
 const CHILD_SCRIPT = fileURLToPath(new URL('./child.js', import.meta.url))
 
@@ -9,8 +10,8 @@ const CHILD_SCRIPT = fileURLToPath(new URL('./child.js', import.meta.url))
 export interface ChildOptions {
   /** `JEST_WORKER_ID` of the files it runs. */
   workerId: number
-  /** Absolute host paths the sandbox must keep seeing under its private `/tmp`. */
-  keptPaths: string[]
+  /** Host paths under `/tmp` the sandbox must see: Jest's cache, the trees modules load from. */
+  shared: SharedPaths
 }
 
 /** How a test process's child ended. */
@@ -54,21 +55,30 @@ export function startSandboxedChild(
   sandbox: FileSandboxOptions,
   channel: MessageChannel,
 ): { child: SandboxProcess; launch: LaunchShape } {
-  // The child ignores its arguments, but a sandbox keeps the host's copy of every absolute
-  // path it is given under /tmp: so Jest's transform cache (by default in /tmp) is shared
-  // with the host and the other files rather than rebuilt in each private /tmp.
-  const command = channel.command(process.execPath, [
-    ...childExecArgv(),
-    CHILD_SCRIPT,
-    ...options.keptPaths,
-  ])
+  // No arguments of its own, as Jest's workers: what it needs of /tmp is named as options.
+  const command = channel.command(process.execPath, [...childExecArgv(), CHILD_SCRIPT])
   const child = spawn(command.file, command.args, {
     ...sandbox,
+    ...withSharedPaths(sandbox, options.shared),
     env: { ...childEnvironment(options), ...command.env },
     extendEnv: false,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   return { child, launch: { cwd: process.cwd(), file: command.file, args: command.args } }
+}
+
+// The file's own `rw` and `ro`, and the shared paths they do not name already.
+function withSharedPaths(
+  sandbox: FileSandboxOptions,
+  shared: SharedPaths,
+): Pick<FileSandboxOptions, 'rw' | 'ro'> {
+  const named = [...(sandbox.rw ?? []), ...(sandbox.ro ?? []), ...(sandbox.hide ?? [])]
+  const isNamed = (file: string) =>
+    named.some((each) => file === each || file.startsWith(`${each}/`))
+  return {
+    rw: [...(sandbox.rw ?? []), ...shared.rw.filter((file) => !isNamed(file))],
+    ro: [...(sandbox.ro ?? []), ...shared.ro.filter((file) => !isNamed(file))],
+  }
 }
 
 /** Settles when the child has ended; rejects when it could not start. */

@@ -30,6 +30,7 @@ import pLimit from 'p-limit'
 import { locateJestModules, runningJestVersion } from './jest-modules.js'
 import { type JestModules, type SerializedRunnerContext, serializeContext } from './protocol.js'
 import { jestRunnerFiles, withRunnerFilesReadOnly } from './runner-files.js'
+import { type SharedPaths, sharedPaths } from './shared-paths.js'
 import { type FileOutcome, failure, TestProcess } from './test-process.js'
 
 /**
@@ -97,6 +98,7 @@ export class NsboxRunner {
   // Emittery's emit() settles once every listener has, as Jest's own runner relies on.
   readonly #events = new Emittery<TestEvents>()
   readonly #modules = new Map<string, JestModules>()
+  readonly #shared = new Map<string, SharedPaths>()
 
   /**
    * Called by Jest.
@@ -196,7 +198,7 @@ export class NsboxRunner {
           : await TestProcess.start({
               workerId: worker.id,
               sandbox: plan.sandbox,
-              keptPaths: [test.context.config.cacheDirectory],
+              shared: this.#sharedPaths(test.context.config),
               scrub: plan.reuse && plan.sandbox !== null,
               boundary: this.#options.boundary,
               runnerFiles: plan.runnerFiles,
@@ -262,6 +264,17 @@ export class NsboxRunner {
     if (this.#options.onUnsupported === 'error') throw unsupportedHostError(problem, HOW_TO_WARN)
     warnUnsandboxed(problem)
     return null
+  }
+
+  // What each project's sandboxes must see of /tmp: looked up once per project.
+  #sharedPaths(config: { rootDir: string; cacheDirectory: string }): SharedPaths {
+    let shared = this.#shared.get(config.rootDir)
+    if (!shared) {
+      const modules = this.#jestModules(config.rootDir)
+      shared = sharedPaths(config, modules, [config.rootDir, process.cwd()])
+      this.#shared.set(config.rootDir, shared)
+    }
+    return shared
   }
 
   #jestModules(rootDir: string): JestModules {

@@ -13,6 +13,7 @@ import {
 import { type Ending, ending, startPlainChild, startSandboxedChild } from './child-start.js'
 import type { ChildMessage, EndRequest, RunFileRequest, SerializableError } from './protocol.js'
 import { ResultGuard } from './result-guard.js'
+import type { SharedPaths } from './shared-paths.js'
 
 // A child told to end exits at once; this is only for one that hangs.
 const EXIT_GRACE_MS = 5_000
@@ -26,8 +27,8 @@ export interface TestProcessOptions {
   workerId: number
   /** Its sandbox's options (without `timeout`, which is per file); `null` to run unsandboxed. */
   sandbox: FileSandboxOptions | null
-  /** Absolute host paths the sandbox must keep seeing under its private `/tmp`. */
-  keptPaths: string[]
+  /** Host paths under `/tmp` the sandbox must see: Jest's cache, the trees modules load from. */
+  shared: SharedPaths
   /** Whether to end the processes a file left behind and empty `/tmp` after each file. */
   scrub: boolean
   /** How the runner guards itself from the files. */

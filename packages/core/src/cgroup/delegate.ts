@@ -1,5 +1,6 @@
 import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
 import path from 'node:path'
+import { SetupFailedError } from '../errors.js'
 import { debug } from '../launch/debug.js'
 import { removeCgroupDir, writeCgroupFile } from './files.js'
 import { readCurrentCgroups } from './layout.js'
@@ -62,7 +63,12 @@ export function isCgroupV1Host(): boolean {
  */
 export function delegateV2(user: DelegateUser): { dir: string; leaf: string } {
   const root = readCurrentCgroups().unifiedMountPoint
-  if (!root) throw new Error('no cgroup v2 hierarchy is mounted')
+  if (!root) {
+    throw new SetupFailedError(
+      'delegate',
+      'nsbox delegate: no cgroup v2 hierarchy is mounted here. Mount one (sudo mount -t cgroup2 none /sys/fs/cgroup), or run `nsbox doctor`.',
+    )
+  }
   const parent = `${root}/nsbox`
   if (!enableControllers(root, LIMIT_CONTROLLERS)) {
     moveProcessesIntoLeaf(root)

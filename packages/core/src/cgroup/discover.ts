@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
-import { userInfo } from 'node:os'
 import { asRootCommand, currentFixContext, nsboxArgv } from '../probe/fix-command.js'
 import { findExecutable } from '../probe/tools.js'
+import { userName } from './files.js'
 import { type CurrentCgroups, readCurrentCgroups } from './layout.js'
 import type { CgroupBases, LimitController } from './sandbox-cgroup.js'
 import { findCgroupV1Bases } from './v1.js'
@@ -113,12 +113,4 @@ export function cgroupV2Fix(): string {
 // `nsbox delegate` for this user, runnable as pasted (cgroup v1: once per boot).
 function delegateFix(): string {
   return asRootCommand(nsboxArgv(['delegate', '--user', userName()]), currentFixContext())
-}
-
-function userName(): string {
-  try {
-    return userInfo().username
-  } catch {
-    return '$USER'
-  }
 }

@@ -1,4 +1,14 @@
-import { accessSync, constants, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import {
+  accessSync,
+  constants,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
+import { userInfo } from 'node:os'
+import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { debug } from '../launch/debug.js'
 
@@ -47,8 +57,9 @@ export function cgroupTree(dir: string): string[] {
     children = readdirSync(dir, { withFileTypes: true })
       .filter((entry) => entry.isDirectory())
       .map((entry) => `${dir}/${entry.name}`)
-  } catch {
-    return []
+  } catch (error) {
+    // Gone; or unreadable for now (out of descriptors): then at least the cgroup itself.
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? [] : [dir]
   }
   return [...children.flatMap(cgroupTree), dir]
 }
@@ -77,10 +88,18 @@ export function killCgroupProcesses(dir: string): void {
   }
 }
 
-/** Removes a cgroup and the cgroups below it, waiting for their killed processes to be gone. */
+/**
+ * Removes a cgroup and the cgroups below it, waiting for their killed processes to be
+ * gone. Gives up at once, with a warning, when this user may no longer remove it.
+ */
 export async function removeCgroupDir(dir: string): Promise<boolean> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    if (tryRemoveCgroupDir(dir)) return true
+    const outcome = removeOnce(dir)
+    if (outcome === 'gone') return true
+    if (outcome !== 'busy') {
+      warnCgroupLeft(dir, outcome)
+      return false
+    }
     killCgroupProcesses(dir)
     await sleep(attempt < 20 ? 1 : 10)
   }
@@ -90,13 +109,56 @@ export async function removeCgroupDir(dir: string): Promise<boolean> {
 
 /** One attempt at removing a cgroup and the cgroups below it; `true` when all are gone. */
 export function tryRemoveCgroupDir(dir: string): boolean {
-  return cgroupTree(dir).every((each) => {
+  return removeOnce(dir) === 'gone'
+}
+
+// `'busy'` while processes are still leaving it (EBUSY); any other error as it is.
+function removeOnce(dir: string): 'gone' | 'busy' | NodeJS.ErrnoException {
+  for (const each of cgroupTree(dir)) {
     try {
       rmdirSync(each)
       debug(`cgroup: removed ${each}`)
-      return true
     } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'ENOENT'
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT') continue
+      return code === 'EBUSY' ? 'busy' : (error as NodeJS.ErrnoException)
     }
-  })
+  }
+  return 'gone'
+}
+
+const warnedParents = new Set<string>()
+
+// Said once per parent directory: every sandbox there would say the same.
+function warnCgroupLeft(dir: string, error: NodeJS.ErrnoException): void {
+  const parent = path.dirname(dir)
+  if (warnedParents.has(parent)) return
+  warnedParents.add(parent)
+  const owner = ownerOf(parent)
+  const uid = process.getuid?.()
+  const changed =
+    owner !== null && owner !== uid
+      ? `: ${parent} belongs to uid ${owner} now, not to this user (uid ${uid}), so its delegation was changed`
+      : ''
+  const message = `nsbox: could not remove the sandbox cgroup ${dir} (${error.code})${changed}. It is empty; remove it as its owner (\`sudo rmdir ${dir}\`), and give this user its cgroups back with \`sudo nsbox delegate --user ${userName()}\`. Until then, this and later sandboxes leave their cgroups there.`
+  debug(message)
+  process.emitWarning(message, { type: 'NsboxWarning', code: 'NSBOX_CGROUP_LEFT' })
+}
+
+/** The uid that owns `file`, or `null` when it cannot be read. */
+export function ownerOf(file: string): number | null {
+  try {
+    return statSync(file).uid
+  } catch {
+    return null
+  }
+}
+
+/** This user's name for the fixes nsbox prints, or `$USER` when it has none. */
+export function userName(): string {
+  try {
+    return userInfo().username
+  } catch {
+    return '$USER'
+  }
 }

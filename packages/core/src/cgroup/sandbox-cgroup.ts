@@ -6,22 +6,35 @@ import { type CgroupUsage, parseKeyedCounters, planCgroupWrites } from '../plan/
 import {
   cgroupTree,
   killCgroupProcesses,
+  ownerOf,
   readCgroupFile,
   removeCgroupDir,
   tryRemoveCgroupDir,
+  userName,
   writeCgroupFile,
 } from './files.js'
 import type { CgroupController } from './layout.js'
-import { nextLeafName, reapStaleCgroups } from './names.js'
+import { nextLeafName } from './names.js'
+import { reapStaleCgroupsSoon } from './reaper.js'
 
 // Something to wait on for a blocking pause.
 const PAUSE = new Int32Array(new SharedArrayBuffer(4))
 
 function cgroupError(what: string, error: unknown): SetupFailedError {
+  const { code, path: file } = error as NodeJS.ErrnoException
+  const parent = file && (code === 'EACCES' || code === 'EPERM') ? path.dirname(file) : null
+  const owner = parent ? ownerOf(parent) : null
+  const uid = process.getuid?.()
+  const why =
+    parent && owner !== null && owner !== uid
+      ? ` ${parent} belongs to uid ${owner} now, not to this user (uid ${uid}): its delegation was changed. Give it back with \`sudo nsbox delegate --user ${userName()}\`, or run \`nsbox doctor\`.`
+      : ' Run `nsbox doctor` to see which cgroups this user may write.'
   return new SetupFailedError(
     'cgroup',
-    `nsbox: could not ${what} (${(error as Error).message}). Run \`nsbox doctor\` to see which cgroups this user may write.`,
-    { cause: error },
+    `nsbox: could not ${what} (${(error as Error).message}).${why}`,
+    {
+      cause: error,
+    },
   )
 }
 
@@ -97,7 +110,7 @@ export class SandboxCgroup {
     }
     const cgroup = new SandboxCgroup(bases.backend, dirs)
     try {
-      for (const base of new Set(Object.values(bases.bases))) reapStaleCgroups(base)
+      for (const base of new Set(Object.values(bases.bases))) reapStaleCgroupsSoon(base)
       for (const dir of cgroup.#uniqueDirs()) {
         mkdirSync(dir)
         mkdirSync(`${dir}/${COMMAND_CGROUP}`)

@@ -1,7 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { constants } from 'node:os'
-import { parseArgs } from 'node:util'
 import {
   type DelegateUser,
   delegateV1,
@@ -12,8 +11,14 @@ import {
   undelegateV1,
 } from '../cgroup/delegate.js'
 import { readCurrentCgroups } from '../cgroup/layout.js'
-import { InvalidOptionError, MissingToolError, SetupFailedError } from '../errors.js'
+import {
+  InvalidOptionError,
+  isSandboxError,
+  MissingToolError,
+  SetupFailedError,
+} from '../errors.js'
 import { findExecutable } from '../probe/tools.js'
+import { parseCommandFlags } from './flags.js'
 import { DELEGATE_HELP } from './help.js'
 
 /** What `nsbox delegate` was asked to do. */
@@ -29,23 +34,12 @@ export function parseDelegateArgs(argv: readonly string[]): DelegateCommandLine 
   const separator = argv.indexOf('--')
   const flags = separator === -1 ? argv : argv.slice(0, separator)
   const command = separator === -1 ? [] : argv.slice(separator + 1)
-  let values: { user?: string; undo?: boolean; help?: boolean }
-  try {
-    values = parseArgs({
-      args: [...flags],
-      strict: true,
-      options: {
-        user: { type: 'string' },
-        undo: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values
-  } catch (error) {
-    throw new InvalidOptionError(
-      'argv',
-      `nsbox delegate: ${(error as Error).message}. See \`nsbox delegate --help\`.`,
-    )
-  }
+  const values = parseCommandFlags(
+    'delegate',
+    flags,
+    { user: { type: 'string' }, undo: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    { allowPositionals: false },
+  ).values as { user?: string; undo?: boolean; help?: boolean }
   if (values.help) return { help: true, user: '', undo: false, command: [] }
   if (!values.user) {
     throw new InvalidOptionError(
@@ -80,6 +74,21 @@ export async function delegateCommand(argv: readonly string[]): Promise<number> 
     )
   }
   const user = lookUpUser(commandLine.user)
+  try {
+    return await delegateFor(user, commandLine)
+  } catch (error) {
+    if (isSandboxError(error)) throw error
+    // A system error of the cgroup filesystem (EACCES, EBUSY, ENOENT...), in nsbox's words.
+    const { code, path } = error as NodeJS.ErrnoException
+    throw new SetupFailedError(
+      'delegate',
+      `nsbox delegate: could not ${commandLine.undo ? 'undo the delegation of' : 'delegate'} cgroups ${commandLine.undo ? 'of' : 'to'} ${user.name}: ${code ?? (error as Error).message}${path ? ` on ${path}` : ''}. Run \`nsbox doctor\` to see this host's cgroups, and NSBOX_DEBUG=1 for each step.`,
+      { cause: error },
+    )
+  }
+}
+
+async function delegateFor(user: DelegateUser, commandLine: DelegateCommandLine): Promise<number> {
   if (isCgroupV1Host()) {
     if (commandLine.undo) {
       const removed = await undelegateV1(user)

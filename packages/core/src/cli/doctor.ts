@@ -1,10 +1,25 @@
 import { type CgroupSupport, type HostSupport, probe, type ToolSupport } from '../probe/probe.js'
 import { installHint } from '../probe/tools.js'
+import { parseCommandFlags } from './flags.js'
+import { DOCTOR_HELP } from './help.js'
 
-/** Carries out `nsbox doctor`; exits non-zero only when sandboxes cannot start at all. */
+/**
+ * Carries out `nsbox doctor`; exits non-zero only when sandboxes cannot start at all.
+ * Throws `ERR_INVALID_OPTION` for a flag it does not take.
+ */
 export async function doctorCommand(argv: readonly string[]): Promise<number> {
+  const { values } = parseCommandFlags(
+    'doctor',
+    argv,
+    { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    { allowPositionals: false },
+  )
+  if (values.help) {
+    process.stdout.write(DOCTOR_HELP)
+    return 0
+  }
   const support = await probe()
-  if (argv.includes('--json')) {
+  if (values.json) {
     process.stdout.write(`${JSON.stringify(support, null, 2)}\n`)
   } else {
     process.stdout.write(formatDoctorReport(support))

@@ -96,3 +96,16 @@ Examples:
   sudo nsbox delegate --user "$USER" -- pnpm test      # GitHub Actions, any v2 host
   sudo nsbox delegate --user ci                         # a cgroup v1 host, once per boot
 `
+
+/** `nsbox doctor --help`. */
+export const DOCTOR_HELP = `Usage: nsbox doctor [--json]
+
+Checks what this host lets this user do: the tools nsbox needs (unshare, perl), whether
+user namespaces work (it starts a test sandbox), and which cgroups can enforce limits.
+Prints the command that fixes each missing piece. Exits 1 when sandboxes cannot start
+at all, else 0.
+
+Options:
+  --json            print the report as JSON
+  --help, -h        print this help
+`

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
-import { isSandboxError } from '../errors.js'
+import { type ExecFailedError, isSandboxError, type SandboxError } from '../errors.js'
+import { isDebugEnabled } from '../launch/debug.js'
 import { disableSpares } from '../launch/spares.js'
 import { delegateCommand } from './delegate-command.js'
 import { doctorCommand } from './doctor.js'
@@ -51,13 +52,21 @@ main(process.argv.slice(2)).then(
     process.exitCode = code
   },
   (error: unknown) => {
-    if (!isSandboxError(error)) throw error
+    if (!isSandboxError(error)) {
+      // Every failure nsbox knows of is a SandboxError: anything else is a bug to report.
+      const detail = isDebugEnabled() ? (error as Error).stack : (error as Error).message
+      process.stderr.write(
+        `nsbox: unexpected error: ${detail}. This is a bug in nsbox: please report it, with the output of NSBOX_DEBUG=1.\n`,
+      )
+      process.exitCode = NSBOX_ERROR_EXIT
+      return
+    }
     process.stderr.write(`${error.message}\n`)
-    process.exitCode =
-      error.code === 'ERR_EXEC_FAILED' ? execFailureExit(error.message) : NSBOX_ERROR_EXIT
+    process.exitCode = error.code === 'ERR_EXEC_FAILED' ? execFailureExit(error) : NSBOX_ERROR_EXIT
   },
 )
 
-function execFailureExit(message: string): number {
-  return message.includes('not found') ? 127 : 126
+// As a shell does: 127 when the command is not there, 126 when it is but cannot run.
+function execFailureExit(error: SandboxError): number {
+  return (error as ExecFailedError).errno === 'ENOENT' ? 127 : 126
 }

@@ -78,12 +78,42 @@ describe('parseRunArgs', () => {
 
   it('refuses unknown flags, a missing command and non-numeric counts', () => {
     expect(() => parseRunArgs(['--netwrk', 'none', '--', 'true'])).toThrowError(
-      /nsbox run: Unknown option '--netwrk'/,
+      'nsbox run: unknown flag --netwrk. Did you mean --network? See `nsbox run --help`.',
     )
     expect(() => parseRunArgs(['--network', 'none'])).toThrowError(/no command given/)
     expect(() => parseRunArgs(['--pids', 'lots', '--', 'true'])).toThrowError(
       expect.objectContaining({ code: 'ERR_INVALID_OPTION', option: 'pids' }),
     )
+  })
+
+  it("says what is wrong with a flag in nsbox's own words, never to put it after --", () => {
+    const message = (argv: string[]) => {
+      try {
+        parseRunArgs(argv)
+      } catch (error) {
+        return (error as Error).message
+      }
+      return 'no error'
+    }
+    expect(message(['--frobnicate', '--', 'true'])).toBe(
+      'nsbox run: unknown flag --frobnicate. See `nsbox run --help`.',
+    )
+    expect(message(['--json=yes', '--', 'true'])).toBe(
+      'nsbox run: --json is a switch and takes no value. See `nsbox run --help`.',
+    )
+    expect(message(['--memory'])).toBe('nsbox run: --memory needs a value. See `nsbox run --help`.')
+    // The command's own flag, written before the `--` that ends nsbox's.
+    expect(message(['ls', '-la'])).toBe(
+      'nsbox run: unknown flag -la. If it is an argument of the command, put the command after `--`: nsbox run [flags] -- ls -la. See `nsbox run --help`.',
+    )
+    for (const argv of [['--netwrk', 'x'], ['--frobnicate'], ['--json=yes']]) {
+      expect(message([...argv, '--', 'true'])).not.toMatch(/after '--'|-- "--/)
+    }
+  })
+
+  it('takes a value that starts with a dash as the value, for the option to judge', () => {
+    expect(parseRunArgs(['--memory', '-5M', '--', 'true']).options).toEqual({ memory: '-5M' })
+    expect(parseRunArgs(['--timeout=-1s', '--', 'true']).options).toEqual({ timeout: '-1s' })
   })
 
   it('--help needs no command', () => {

@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util'
 import { InvalidOptionError } from '../errors.js'
 import type { RunOptions } from '../options/types.js'
+import { type FlagOptions, parseCommandFlags } from './flags.js'
 
 /** What `nsbox run` was asked to do. */
 export interface RunCommandLine {
@@ -16,16 +16,10 @@ export function parseRunArgs(argv: readonly string[]): RunCommandLine {
   const separator = argv.indexOf('--')
   const flags = separator === -1 ? argv : argv.slice(0, separator)
   const command = separator === -1 ? [] : argv.slice(separator + 1)
-  let parsed: ReturnType<typeof parseFlags>
-  try {
-    parsed = parseFlags(flags)
-  } catch (error) {
-    throw new InvalidOptionError(
-      'argv',
-      `nsbox run: ${(error as Error).message}. See \`nsbox run --help\`.`,
-    )
-  }
-  const { values, positionals } = parsed
+  const { positionals, values: parsed } = parseCommandFlags('run', flags, RUN_FLAGS, {
+    allowPositionals: true,
+  })
+  const values = parsed as RunFlagValues
   const [file, ...args] = [...positionals, ...command]
   if (values.help) return { help: true, json: false, file: '', args: [], options: {} }
   if (!file) {
@@ -62,34 +56,37 @@ export function parseRunArgs(argv: readonly string[]): RunCommandLine {
   return { help: false, json: values.json ?? false, file, args, options }
 }
 
-function parseFlags(flags: readonly string[]) {
-  return parseArgs({
-    args: [...flags],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      network: { type: 'string' },
-      timeout: { type: 'string' },
-      uid: { type: 'string' },
-      'tmp-size': { type: 'string' },
-      cwd: { type: 'string' },
-      memory: { type: 'string' },
-      pids: { type: 'string' },
-      cpus: { type: 'string' },
-      enforce: { type: 'string' },
-      ro: { type: 'string', multiple: true },
-      rw: { type: 'string', multiple: true },
-      hide: { type: 'string', multiple: true },
-      'read-only': { type: 'boolean' },
-      'clear-env': { type: 'boolean' },
-      seccomp: { type: 'boolean' },
-      'no-seccomp': { type: 'boolean' },
-      env: { type: 'string', multiple: true },
-      untrusted: { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  })
+const RUN_FLAGS = {
+  network: { type: 'string' },
+  timeout: { type: 'string' },
+  uid: { type: 'string' },
+  'tmp-size': { type: 'string' },
+  cwd: { type: 'string' },
+  memory: { type: 'string' },
+  pids: { type: 'string' },
+  cpus: { type: 'string' },
+  enforce: { type: 'string' },
+  ro: { type: 'string', multiple: true },
+  rw: { type: 'string', multiple: true },
+  hide: { type: 'string', multiple: true },
+  'read-only': { type: 'boolean' },
+  'clear-env': { type: 'boolean' },
+  seccomp: { type: 'boolean' },
+  'no-seccomp': { type: 'boolean' },
+  env: { type: 'string', multiple: true },
+  untrusted: { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies FlagOptions
+
+type RunFlagValues = {
+  -readonly [Name in keyof typeof RUN_FLAGS]?: (typeof RUN_FLAGS)[Name] extends {
+    multiple: true
+  }
+    ? string[]
+    : (typeof RUN_FLAGS)[Name]['type'] extends 'boolean'
+      ? boolean
+      : string
 }
 
 // Left as given when not a number, so that option validation names the value.

@@ -16,10 +16,11 @@
 # Protocol on fd 3 (a socket to the nsbox parent):
 #   in:  "<length>\n" then <length> bytes of NUL-terminated tokens (the plan),
 #        later "kill <signal number>\n" lines
-#   out: "error <step>\t<errno>\n", "exec-error <errno>\n", then
-#        "cpu <milliseconds>\n" and "exit <code>\n" or "signal <number>\n"
-# End of file on fd 3 means the parent died: PID 1 exits, and the kernel kills
-# every process left in the PID namespace.
+#   out: "error <step>\t<errno>\n" (setup failed), or "started\n" once the command is
+#        forked, then "exec-error <errno>\n", or "cpu <milliseconds>\n" and
+#        "exit <code>\n" or "signal <number>\n"
+# End of file on fd 3 means the parent died or killed the sandbox: PID 1 exits, and
+# the kernel kills every process left in the PID namespace.
 #
 # fd 2 carries nsbox's own diagnostics; the command's stderr arrives on fd 4 and
 # is moved to fd 2 just before exec.
@@ -37,6 +38,10 @@ sub fail {
   exit 121;
 }
 
+# Control bytes read past the plan: requests sent right after it, handled once the
+# command runs.
+my $pending = '';
+
 sub read_plan {
   my $buffer = '';
   until ($buffer =~ /\n/) {
@@ -47,9 +52,16 @@ sub read_plan {
   while (length($buffer) < $length) {
     sysread($control, $buffer, $length - length($buffer), length $buffer) or exit 122;
   }
-  my @tokens = split /\0/, $buffer, -1;
+  $pending = substr($buffer, $length);
+  my @tokens = split /\0/, substr($buffer, 0, $length), -1;
   pop @tokens;
   return @tokens;
+}
+
+# Reads what the parent sent; end of file means it is gone, or killed this sandbox
+# (whatever step it is at): PID 1 exits, and the kernel kills the PID namespace.
+sub read_control {
+  sysread($control, $pending, 4096, length $pending) or exit 125;
 }
 
 # The cgroup comes first, before the plan: the parent may start this init ahead of need,
@@ -368,6 +380,13 @@ open(my $signals, '<&=', $signal_fd) or fail('signalfd');
 my $program = find_command($exec_argv[0], $ENV{PATH});
 my $exec_errno = 0 + $!;
 
+# A sandbox killed during its setup never starts its command.
+{
+  my $wanted = '';
+  vec($wanted, $CONTROL_FD, 1) = 1;
+  read_control() if select(my $ready = $wanted, undef, undef, 0) > 0;
+}
+
 my $command_pid = fork();
 fail('fork') unless defined $command_pid;
 
@@ -406,6 +425,9 @@ if ($command_pid == 0) {
   exit 127;
 }
 
+# From here on, an end of this init without a report means it was killed with its command.
+report('started');
+
 # PID 1 keeps only the control socket and the signalfd: the command's stdio ends
 # must close as soon as the command (and whatever it started) is gone.
 close STDIN;
@@ -415,8 +437,17 @@ for my $fd ($COMMAND_STDERR_FD, 5) {
   close $handle if open($handle, '<&=', $fd);
 }
 
+sub handle_requests {
+  while ($pending =~ s/^([^\n]*)\n//) {
+    my $request = $1;
+    kill(0 + $1, $command_pid) if $request =~ /^kill (\d+)$/;
+  }
+}
+
+# Signals asked for before the command existed reach it now.
+handle_requests();
+
 my $status;
-my $pending = '';
 while (!defined $status) {
   my $wanted = '';
   vec($wanted, $CONTROL_FD, 1) = 1;
@@ -429,11 +460,8 @@ while (!defined $status) {
     }
   }
   if (!defined $status && vec($ready, $CONTROL_FD, 1)) {
-    sysread($control, $pending, 4096, length $pending) or exit 125;
-    while ($pending =~ s/^([^\n]*)\n//) {
-      my $request = $1;
-      kill(0 + $1, $command_pid) if $request =~ /^kill (\d+)$/;
-    }
+    read_control();
+    handle_requests();
   }
 }
 

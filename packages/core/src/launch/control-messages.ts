@@ -1,5 +1,6 @@
 /** A message the in-sandbox init sent on the control socket. */
 export type ControlMessage =
+  | { type: 'started' }
   | { type: 'exit'; code: number }
   | { type: 'signal'; signal: number }
   | { type: 'setup-error'; step: string; errno: number }
@@ -8,6 +9,7 @@ export type ControlMessage =
 
 /** Parses one control line; unknown lines give `undefined`. */
 export function parseControlLine(line: string): ControlMessage | undefined {
+  if (line === 'started') return { type: 'started' }
   let match = /^exit (\d+)$/.exec(line)
   if (match) return { type: 'exit', code: Number(match[1]) }
   match = /^signal (\d+)$/.exec(line)

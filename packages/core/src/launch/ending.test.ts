@@ -10,6 +10,7 @@ const base: LaunchEnding = {
   launcherExitCode: 0,
   launcherSignal: null,
   launcherOutput: '',
+  terminatedFor: null,
   killedBy: null,
   killedWith: null,
   commandPath: '/usr/bin:/bin',
@@ -61,13 +62,27 @@ describe('interpretEnding', () => {
   it('a timeout: nsbox killed it, whatever the launcher says', () => {
     expect(
       interpretEnding(
-        { ...base, launcherExitCode: null, launcherSignal: 'SIGKILL', killedBy: 'timeout' },
+        { ...base, launcherExitCode: null, launcherSignal: 'SIGKILL', terminatedFor: 'timeout' },
         mustNotRead,
       ),
     ).toEqual({
       exitCode: null,
       signal: 'SIGKILL',
       killedBy: 'timeout',
+    })
+  })
+
+  it('a timeout that fired as the command exited by itself: the exit stands, no limit ended it', () => {
+    const ending = {
+      ...base,
+      messages: [{ type: 'exit' as const, code: 0 }],
+      launcherSignal: 'SIGKILL' as const,
+      terminatedFor: 'timeout' as const,
+    }
+    expect(interpretEnding(ending, mustNotRead)).toEqual({
+      exitCode: 0,
+      signal: null,
+      killedBy: null,
     })
   })
 
@@ -79,6 +94,17 @@ describe('interpretEnding', () => {
     expect(error).toMatchObject({ code: 'ERR_SETUP_FAILED', step: 'tmpfs /tmp' })
     expect((error as Error).message).toMatch(
       /^nsbox: setting up the sandbox failed at step `tmpfs \/tmp` \(EPERM\)\./,
+    )
+  })
+
+  it('a fork refused under a pids limit is the option, not the host', () => {
+    const error = interpretEnding(
+      { ...base, messages: [{ type: 'setup-error', step: 'fork', errno: 11 }], pidsLimit: 2 },
+      mustNotRead,
+    )
+    expect(error).toMatchObject({ code: 'ERR_SETUP_FAILED', step: 'fork' })
+    expect((error as Error).message).toBe(
+      "nsbox: the command could not be started: the `pids` limit of 2 left no room to fork it (EAGAIN). Raise `pids`: the sandbox's init and the command count, and so does every thread.",
     )
   })
 
@@ -119,6 +145,51 @@ describe('interpretEnding', () => {
     expect(error).toMatchObject({ code: 'ERR_USERNS_BLOCKED', blockedBy: 'apparmor' })
   })
 
+  it('the launcher or the init killed from outside after the command started: a SIGKILL ending', () => {
+    for (const ending of [
+      { launcherExitCode: null, launcherSignal: 'SIGKILL' as const },
+      {
+        launcherExitCode: 1,
+        launcherOutput: 'unshare: sigprocmask unblock failed: Invalid argument\n',
+      },
+    ]) {
+      expect(
+        interpretEnding({ ...base, ...ending, messages: [{ type: 'started' }] }, mustNotRead),
+      ).toEqual({ exitCode: null, signal: 'SIGKILL', killedBy: null })
+    }
+  })
+
+  it('the init killed from outside before the command started: not a user-namespace failure', () => {
+    const error = interpretEnding(
+      {
+        ...base,
+        launcherExitCode: 1,
+        launcherOutput: 'unshare: sigprocmask unblock failed: Invalid argument\n',
+      },
+      mustNotRead,
+    )
+    expect(error).toMatchObject({ code: 'ERR_SETUP_FAILED', step: 'launch' })
+    expect((error as Error).message).toBe(
+      'nsbox: the sandbox ended before its command started: its init (PID 1) was killed by SIGKILL (unshare: sigprocmask unblock failed: Invalid argument). Something outside nsbox killed it: another process, an OOM killer, or a user.',
+    )
+  })
+
+  it('unshare unable to fork the init: the resource that ran out, not user namespaces', () => {
+    const error = interpretEnding(
+      {
+        ...base,
+        launcherExitCode: 1,
+        launcherOutput: 'unshare: fork failed: Resource temporarily unavailable\n',
+      },
+      mustNotRead,
+    )
+    expect(error).toMatchObject({
+      code: 'ERR_RESOURCE_EXHAUSTED',
+      resource: 'processes',
+      errno: 'EAGAIN',
+    })
+  })
+
   it('an early end without any report', () => {
     const error = interpretEnding(
       { ...base, launcherExitCode: 122, launcherOutput: '' },
@@ -130,6 +201,7 @@ describe('interpretEnding', () => {
 
 describe('control lines', () => {
   it('parses each kind and ignores unknown lines', () => {
+    expect(parseControlLine('started')).toEqual({ type: 'started' })
     expect(parseControlLine('exit 0')).toEqual({ type: 'exit', code: 0 })
     expect(parseControlLine('cpu 1250')).toEqual({ type: 'cpu', milliseconds: 1250 })
     expect(parseControlLine('error bind /tmp/a b\t13')).toEqual({

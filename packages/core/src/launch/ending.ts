@@ -7,10 +7,11 @@ import {
 } from '../errors.js'
 import {
   diagnoseUsernsFailure,
-  isLauncherFailure,
+  isUsernsFailure,
   type UsernsHostSettings,
 } from '../probe/userns-diagnosis.js'
 import type { ControlMessage } from './control-messages.js'
+import { describeExhaustion, type ExhaustionFacts } from './exhaustion.js'
 import type { KilledBy } from './result.js'
 
 /** Everything known once the launcher process has exited. */
@@ -21,14 +22,22 @@ export interface LaunchEnding {
   launcherSignal: NodeJS.Signals | null
   /** What `unshare` and the init printed on their own stderr. */
   launcherOutput: string
-  /** Set when a limit ended the sandbox: nsbox killed it, or the cgroup's counters say so. */
-  killedBy: KilledBy | null
+  /**
+   * Set when nsbox itself killed the sandbox for a limit (the timeout, a watchdog sample,
+   * a refused fork). It names how the command ended only if the init had not reported an
+   * ending of its own first: a command that exited just before the kill was not ended by it.
+   */
+  terminatedFor: KilledBy | null
+  /** Set when the cgroup's counters say a limit stopped the command (an OOM kill, a refused fork). */
+  killedBy: 'memory' | 'pids' | null
   /** Set when the caller killed the sandbox with `kill()`. */
   killedWith: NodeJS.Signals | null
   /** `PATH` the command was looked up in, for the not-found message. */
   commandPath: string | undefined
   /** The option (`ro`, `rw`, `hide`) that named a path the setup handles, if one did. */
   optionOf?: (path: string) => string | undefined
+  /** The sandbox's `pids` limit, when it has one: a fork it refused is the option's doing. */
+  pidsLimit?: number | null
 }
 
 /** How the command ended, when it did run. */
@@ -41,7 +50,12 @@ export interface CommandEnding {
 const SIGNAL_NAMES = new Map(
   Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]),
 )
-const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, number]) => [number, name]))
+// The first name of a number wins: EAGAIN, not its alias EWOULDBLOCK.
+const ERRNO_NAMES = new Map(
+  Object.entries(constants.errno)
+    .reverse()
+    .map(([name, number]) => [number, name]),
+)
 
 /** The name of an errno number: `2` → `'ENOENT'`. */
 export function errnoName(errno: number): string {
@@ -51,11 +65,18 @@ export function errnoName(errno: number): string {
 /**
  * Decides how a sandbox ended: the command's status, or the error that kept it from
  * running. Pure, so every path is unit-tested; `readSettings` is only called when
- * `unshare` itself failed and the cause has to be found.
+ * `unshare` failed to create the namespaces and the cause has to be found, and
+ * `readExhaustionFacts` when it could not fork the init.
  */
 export function interpretEnding(
   ending: LaunchEnding,
   readSettings: () => UsernsHostSettings,
+  readExhaustionFacts: (tasksGone: number) => ExhaustionFacts = () => ({
+    openFilesLimit: null,
+    processesLimit: null,
+    fullPidsCgroup: null,
+    runningLaunchers: 0,
+  }),
 ): CommandEnding | SandboxError {
   for (const message of ending.messages) {
     switch (message.type) {
@@ -68,15 +89,20 @@ export function interpretEnding(
           killedBy: ending.killedBy,
         }
       case 'setup-error':
-        return setupError(message.step, message.errno, ending.optionOf)
+        return setupError(message.step, message.errno, ending)
       case 'exec-error':
         return execError(ending.file, message.errno, ending.commandPath)
     }
   }
-  if (ending.killedBy || ending.killedWith) {
-    return { exitCode: null, signal: 'SIGKILL', killedBy: ending.killedBy }
+  if (ending.terminatedFor || ending.killedBy || ending.killedWith) {
+    return { exitCode: null, signal: 'SIGKILL', killedBy: ending.terminatedFor ?? ending.killedBy }
   }
-  if (isLauncherFailure(ending.launcherOutput)) {
+  // The command ran, and went with its PID namespace when something outside nsbox killed
+  // the launcher or the init: the kernel kills a PID namespace's processes with SIGKILL.
+  if (ending.messages.some((message) => message.type === 'started')) {
+    return { exitCode: null, signal: 'SIGKILL', killedBy: null }
+  }
+  if (isUsernsFailure(ending.launcherOutput)) {
     const diagnosis = diagnoseUsernsFailure(ending.launcherOutput, readSettings())
     return new UsernsBlockedError(
       diagnosis.blockedBy,
@@ -84,22 +110,56 @@ export function interpretEnding(
       `nsbox: ${diagnosis.message}. To fix: ${diagnosis.fix}.`,
     )
   }
-  const how = ending.launcherSignal
-    ? `signal ${ending.launcherSignal}`
-    : `exit code ${ending.launcherExitCode}`
+  const forkErrno = launcherForkErrno(ending.launcherOutput)
+  // The launcher that could not fork counted in its cgroup, and has exited since.
+  if (forkErrno) return describeExhaustion(forkErrno, readExhaustionFacts(1))
+  return launcherEndedEarly(ending)
+}
+
+// unshare's own words when its fork() of the init failed.
+const FORK_ERRNOS: Record<string, string> = {
+  'Resource temporarily unavailable': 'EAGAIN',
+  'Cannot allocate memory': 'ENOMEM',
+}
+
+function launcherForkErrno(output: string): string | null {
+  const reason = /^unshare: fork failed: (.+)$/m.exec(output)?.[1]?.trim()
+  return (reason && FORK_ERRNOS[reason]) ?? null
+}
+
+// What ended the launcher before the command started, in the words of what was seen.
+function launcherEndedEarly(ending: LaunchEnding): SetupFailedError {
   const output = ending.launcherOutput.trim()
+  const quoted = output ? `: ${output}` : ''
+  // unshare 2.38 cannot re-raise SIGKILL on itself and says this instead.
+  const initKilled = /^unshare: sigprocmask unblock failed/m.test(output)
+  const what = ending.launcherSignal
+    ? `its launcher (unshare) was killed by ${ending.launcherSignal}`
+    : initKilled
+      ? `its init (PID 1) was killed by SIGKILL (${output})`
+      : `its launcher ended with exit code ${ending.launcherExitCode}${quoted}`
+  const hint =
+    ending.launcherSignal || initKilled
+      ? 'Something outside nsbox killed it: another process, an OOM killer, or a user.'
+      : 'Run `nsbox doctor` to check this host.'
   return new SetupFailedError(
     'launch',
-    `nsbox: the sandbox ended before its command started (launcher ${how})${output ? `: ${output}` : ''}. Run \`nsbox doctor\` to check this host.`,
+    `nsbox: the sandbox ended before its command started: ${what}. ${hint}`,
   )
 }
 
 function setupError(
   step: string,
   errno: number,
-  optionOf: LaunchEnding['optionOf'],
+  { optionOf, pidsLimit }: LaunchEnding,
 ): SetupFailedError {
   const name = errnoName(errno)
+  if (step === 'fork' && name === 'EAGAIN' && pidsLimit != null) {
+    return new SetupFailedError(
+      step,
+      `nsbox: the command could not be started: the \`pids\` limit of ${pidsLimit} left no room to fork it (EAGAIN). Raise \`pids\`: the sandbox's init and the command count, and so does every thread.`,
+    )
+  }
   const path = step.slice(step.indexOf(' ') + 1)
   const option = step.includes(' /') ? optionOf?.(path) : undefined
   if (option) {

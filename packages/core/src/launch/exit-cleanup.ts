@@ -7,7 +7,7 @@ let stopListening: (() => void) | null = null
  * Runs `cleanup` when this process exits, or is ended by a signal it has no handler of
  * its own for (SIGINT, SIGTERM, SIGHUP…, which then still end it). Only synchronous work
  * can happen there. Returns the function that cancels it. Nothing runs on SIGKILL: what
- * is left then is removed at the next start.
+ * is left then is removed by a later start (see `reapStaleCgroupsSoon`).
  */
 export function atProcessExit(cleanup: () => void): () => void {
   cleanups.add(cleanup)

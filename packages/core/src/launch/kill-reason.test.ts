@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { describeKill } from './kill-reason.js'
+import { describeKill, killReason } from './kill-reason.js'
 
 const limits = { timeoutMs: 30_000, memoryBytes: 256 * 1024 ** 2, pids: 64 }
 
@@ -14,6 +14,18 @@ describe('describeKill', () => {
   it('says nothing when no limit ended the sandbox', () => {
     expect(describeKill({ killedBy: null, memoryPeak: null, pidsPeak: null }, limits)).toBe(
       undefined,
+    )
+  })
+})
+
+describe('killReason', () => {
+  it('takes the options run() was given, maxOutput and input included', () => {
+    const result = { killedBy: 'memory' as const, memoryPeak: 64 * 1024 ** 2, pidsPeak: null }
+    expect(killReason(result, { memory: '64M', maxOutput: '1M', input: 'x' })).toBe(
+      'memory limit 64 MiB exceeded (peak 64.0 MiB)',
+    )
+    expect(killReason({ ...result, killedBy: 'timeout' }, { timeout: '2s', stdio: 'pipe' })).toBe(
+      'timeout 2 s exceeded',
     )
   })
 })

@@ -1,7 +1,7 @@
 import { formatDuration } from '../options/duration.js'
-import { normalizeSpawnOptions } from '../options/normalize.js'
+import { normalizeAnyOptions } from '../options/normalize.js'
 import { formatSize } from '../options/size.js'
-import type { SandboxOptions } from '../options/types.js'
+import type { RunOptions, SandboxOptions, SpawnOptions } from '../options/types.js'
 import type { SandboxResult } from './result.js'
 
 /** The limits a kill message names, as normalized values. */
@@ -46,7 +46,8 @@ export function describeKill(
  * report a killed sandbox in their own words.
  *
  * @param result - The sandbox's result.
- * @param options - The options it was started with (for the limits' values).
+ * @param options - The options it was started with, as given to `run()` or `spawn()` (for
+ *   the limits' values).
  *
  * @example
  * ```ts
@@ -59,9 +60,9 @@ export function describeKill(
  */
 export function killReason(
   result: Pick<SandboxResult, 'killedBy' | 'memoryPeak' | 'pidsPeak'>,
-  options: SandboxOptions,
+  options: SandboxOptions | RunOptions | SpawnOptions,
 ): string | undefined {
-  const spec = normalizeSpawnOptions('true', [], options)
+  const spec = normalizeAnyOptions(options)
   return describeKill(result, {
     timeoutMs: spec.timeoutMs,
     memoryBytes: spec.limits.memoryBytes,

@@ -26,6 +26,9 @@ export type LauncherEnd =
 
 const FIRST_CGROUP_FD = 6
 const MAX_LAUNCHER_OUTPUT = 64 * 1024
+// What a launch opens at most while it spawns: both ends of six stdio pipes, the cgroup
+// files, and libuv's exec-error pipe.
+const DESCRIPTORS_PER_SPAWN = 20
 
 /** Two shapes with the same key can use each other's launchers. */
 export function shapeKey(shape: LaunchShape): string {
@@ -59,6 +62,7 @@ export class LauncherProcess {
 
   private constructor(shape: LaunchShape, tools: LauncherTools) {
     this.key = shapeKey(shape)
+    checkDescriptorHeadroom(DESCRIPTORS_PER_SPAWN)
     this.cgroup = shape.cgroup ? SandboxCgroup.create(shape.cgroup) : null
     let procsFds: number[] = []
     try {
@@ -85,36 +89,53 @@ export class LauncherProcess {
     } finally {
       for (const fd of procsFds) closeSync(fd)
     }
+    // A launcher that could not start (EMFILE, EAGAIN…) says so with an 'error' event on
+    // the next tick, and then has no stdio at all.
+    this.ended = new Promise<LauncherEnd>((resolve) => {
+      this.child.once('error', (error) => {
+        this.#hasEnded = true
+        for (const stream of this.#streams()) stream?.destroy()
+        resolve({ error })
+      })
+      // Once it has exited and its streams are closed: what its 'close' event means, but
+      // Node.js never emits that after disconnect() in the parent (nodejs/node#19433).
+      const streamsClosed = this.#streams().flatMap((stream) =>
+        stream ? [new Promise((resolve) => stream.once('close', resolve))] : [],
+      )
+      this.child.once('exit', (code, signal) => {
+        this.#hasEnded = true
+        // An init that outlived its `unshare` must not run on: see kill().
+        this.#releaseInit()
+        void Promise.all(streamsClosed).then(() => resolve({ code, signal }))
+      })
+    })
+    LauncherProcess.#running += 1
+    void this.ended.then(() => {
+      LauncherProcess.#running -= 1
+    })
     const control = this.#controlSocket()
     control?.on('error', () => {}) // the init may be gone before a request lands
     control?.setEncoding('utf8')
     control?.on('data', (chunk: string) => this.control.push(chunk))
-    const diagnostics = this.child.stdio[2] as Readable | null
+    const diagnostics = (this.#streams()[2] ?? null) as Readable | null
     diagnostics?.setEncoding('utf8')
     diagnostics?.on('data', (chunk: string) => {
       if (this.#output.length < MAX_LAUNCHER_OUTPUT) this.#output += chunk
     })
-    // Once it has exited and its streams are closed: what its 'close' event means, but
-    // Node.js never emits that after disconnect() in the parent (nodejs/node#19433).
-    const streamsClosed = this.child.stdio.flatMap((stream) =>
-      stream ? [new Promise((resolve) => stream.once('close', resolve))] : [],
-    )
-    this.ended = new Promise<LauncherEnd>((resolve) => {
-      this.child.once('error', (error) => {
-        this.#hasEnded = true
-        resolve({ error })
-      })
-      this.child.once('exit', (code, signal) => {
-        this.#hasEnded = true
-        void Promise.all(streamsClosed).then(() => resolve({ code, signal }))
-      })
-    })
+  }
+
+  static #running = 0
+
+  /** How many launchers (running sandboxes and spares) of this process have not ended. */
+  static get running(): number {
+    return LauncherProcess.#running
   }
 
   /**
    * Creates the cgroup `shape` asks for and starts a launcher in it. Throws
-   * `ERR_SETUP_FAILED` when the cgroup cannot be made; a launcher that cannot run is
-   * reported through {@link ended}.
+   * `ERR_SETUP_FAILED` when the cgroup cannot be made, and the system error when this
+   * process has too few file descriptors left; a launcher that cannot run is reported
+   * through {@link ended}.
    */
   static start(shape: LaunchShape, tools: LauncherTools): LauncherProcess {
     return new LauncherProcess(shape, tools)
@@ -158,32 +179,72 @@ export class LauncherProcess {
   }
 
   /**
+   * Ends the launcher and everything in its sandbox, whatever step it is at: SIGKILL to
+   * `unshare`, whose `--kill-child` takes the init with it, and end of file on the control
+   * socket, on which the init exits too (and the kernel then kills its PID namespace). The
+   * second covers an init that `unshare` had not yet tied to itself when it died: its
+   * child sets the parent-death signal only after fork(), so a kill in between leaves the
+   * init running, adopted by the host's init.
+   */
+  kill(): void {
+    this.child.kill('SIGKILL')
+    this.#releaseInit()
+  }
+
+  /**
    * Ends the launcher and its sandbox at once and removes its cgroup, blocking: for a
    * process that is exiting.
    */
   endNow(): void {
-    this.child.kill('SIGKILL')
+    this.kill()
     this.cgroup?.removeNow()
   }
 
   /** Ends an unused launcher and removes its cgroup. */
   async discard(): Promise<void> {
     this.claim() // so that a caller awaiting this keeps the process alive meanwhile
-    this.child.kill('SIGKILL')
+    this.kill()
     await this.ended
     await this.cgroup?.destroy()
   }
 
+  // Half-closes the control socket: the init reads end of file and exits, while what it
+  // still writes (how the command ended) reaches this side.
+  #releaseInit(): void {
+    const control = this.#controlSocket()
+    if (control && !control.writableEnded) control.end()
+  }
+
   #controlSocket(): (Readable & Writable) | null {
-    return (this.child.stdio[3] as unknown as (Readable & Writable) | null) ?? null
+    return (this.#streams()[3] as unknown as (Readable & Writable) | null) ?? null
+  }
+
+  // A launcher that failed to start has no stdio array.
+  #streams(): ChildProcess['stdio'][number][] {
+    return this.child.stdio ?? []
   }
 
   #handles(): { ref(): unknown; unref(): unknown }[] {
-    const streams = this.child.stdio.filter(
+    const streams = this.#streams().filter(
       (stream): stream is NonNullable<typeof stream> =>
         stream !== null && typeof (stream as { unref?: unknown }).unref === 'function',
     ) as unknown as { ref(): unknown; unref(): unknown }[]
     return this.child.channel ? [...streams, this.child.channel] : streams
+  }
+}
+
+/**
+ * Throws `EMFILE` (or `ENFILE`) when fewer than `count` file descriptors are free. Node.js
+ * leaks the parent's ends of a child's stdio pipes when spawn() runs out of descriptors
+ * halfway (it returns before it wraps them in streams), so a launch makes sure first,
+ * before anything of it exists. About 20 µs.
+ */
+function checkDescriptorHeadroom(count: number): void {
+  const held: number[] = []
+  try {
+    for (let index = 0; index < count; index++) held.push(openSync('/dev/null', 'r'))
+  } finally {
+    for (const fd of held) closeSync(fd)
   }
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { discoverCgroups } from '../cgroup/discover.js'
 import { type Enforcement, planEnforcement, watchedLimits } from '../cgroup/enforcement.js'
 import { type CgroupShape, cgroupShapeFor, type SandboxCgroup } from '../cgroup/sandbox-cgroup.js'
@@ -47,6 +48,7 @@ export class SandboxLimits {
     this.#enforcement = plan.enforcement
     this.#watchdogLimits = plan.watchdog
     if (plan.watchdog) warnOnce(watchedLimits(plan.enforcement), discovery?.missing ?? null)
+    if (cpus !== null && cpus > availableParallelism()) warnCpusAboveHost(cpus)
     // Only the limits a cgroup enforces are written; the watchdog keeps the others.
     const byCgroup = (name: 'memory' | 'pids') => plan.enforcement[name] !== 'watchdog'
     this.#cgroupLimits = {
@@ -122,6 +124,17 @@ function warnOnce(
       : `nsbox: the ${what.map((name) => `\`${name}\``).join(' and ')} limit is enforced by nsbox's polling watchdog (every ${WATCHDOG_INTERVAL_MS} ms), not by a cgroup: a burst of allocations or forks can overshoot it between two samples.${missing ? ` This host: ${missing.reason}. To fix: ${missing.fix}.` : ''} Pass \`enforce: 'strict'\` (\`--enforce strict\`) to refuse instead.`
   debug(message)
   process.emitWarning(message, { type: 'NsboxWarning', code: 'NSBOX_WEAK_LIMIT' })
+}
+
+// A quota above the host's CPUs does nothing more than no quota: said once per value.
+function warnCpusAboveHost(cpus: number): void {
+  const key = `cpus=${cpus}`
+  if (warned.has(key)) return
+  warned.add(key)
+  const host = availableParallelism()
+  const message = `nsbox: \`cpus: ${cpus}\` is more than the ${host} CPU${host === 1 ? '' : 's'} this process may use, so the sandbox can use at most ${host}. Pass \`cpus\` of ${host} or less.`
+  debug(message)
+  process.emitWarning(message, { type: 'NsboxWarning', code: 'NSBOX_CPUS_ABOVE_HOST' })
 }
 
 function hostHasSwap(): boolean {

@@ -21,7 +21,7 @@ export interface SandboxResult {
   signal: NodeJS.Signals | null
   /** The nsbox limit that ended the sandbox, or `null` when none did. */
   killedBy: KilledBy | null
-  /** Wall-clock milliseconds from launch to the end of the sandbox. */
+  /** Wall-clock milliseconds from `run()` or `spawn()` to the end of the sandbox. */
   duration: number
   /**
    * CPU milliseconds (user + system) used by every process of the sandbox: from the

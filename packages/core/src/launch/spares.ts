@@ -1,6 +1,7 @@
 import type { LauncherTools } from '../plan/launcher.js'
 import { debug } from './debug.js'
 import { atProcessExit } from './exit-cleanup.js'
+import { enqueueLaunch } from './launch-queue.js'
 import { LauncherProcess, type LaunchShape, shapeKey } from './launcher-process.js'
 
 /** How long an unused spare launcher waits before it is ended. */
@@ -51,8 +52,8 @@ export function takeSpare(shape: LaunchShape): LauncherProcess | null {
  */
 export function prepareSpare(shape: LaunchShape, tools: LauncherTools): void {
   if (!sparesEnabled() || spares.has(shapeKey(shape))) return
-  // After the current launch's own work, while its sandbox starts.
-  setImmediate(() => {
+  // In a turn of its own, after the launches already waiting for theirs.
+  enqueueLaunch(() => {
     const key = shapeKey(shape)
     if (!sparesEnabled() || spares.has(key)) return
     let launcher: LauncherProcess
@@ -70,6 +71,10 @@ export function prepareSpare(shape: LaunchShape, tools: LauncherTools): void {
     // stay behind; ended here, where no promise can be awaited, it goes too.
     const forget = atProcessExit(() => launcher.endNow())
     spares.set(key, { launcher, timer, forget })
+    // One that could not start, or whose init was killed, goes at once, with its cgroup.
+    void launcher.ended.then(() => {
+      if (spares.get(key)?.launcher === launcher) void retire(key)
+    })
   })
 }
 

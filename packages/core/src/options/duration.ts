@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../errors.js'
+import { isZeroOrNegative, mustBePositive } from './bounds.js'
 import { describeValue } from './describe-value.js'
 
 /**
@@ -12,6 +13,7 @@ const DURATION_PATTERN = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/i
 
 /** Parses a {@link Duration} into milliseconds, or throws `ERR_INVALID_OPTION` naming `option`. */
 export function parseDuration(option: string, value: unknown): number {
+  if (isZeroOrNegative(value)) throw mustBePositive(option, value)
   const ms = durationToMs(value)
   if (ms === undefined || ms < 1) {
     const hint =

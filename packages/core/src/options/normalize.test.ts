@@ -1,6 +1,11 @@
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { KEPT_ENV, normalizeRunOptions, normalizeSpawnOptions } from './normalize.js'
+import {
+  KEPT_ENV,
+  normalizeRunOptions,
+  normalizeSpawnOptions,
+  validateSandboxOptions,
+} from './normalize.js'
 
 const invalid = (option: string) => expect.objectContaining({ code: 'ERR_INVALID_OPTION', option })
 
@@ -71,11 +76,19 @@ describe('normalizeRunOptions', () => {
       { uid: 1000 },
       "Expected the `uid` option to be one of 'self', 'root', got `1000` (number).",
     ],
+    ['pids', { pids: 0 }, 'The `pids` option must be positive, got `0` (number).'],
+    ['pids', { pids: -4 }, 'The `pids` option must be positive, got `-4` (number).'],
     [
       'pids',
-      { pids: 0 },
-      'Expected the `pids` option to be a positive whole number such as 64, got `0` (number).',
+      { pids: 1 },
+      "The `pids` option must be at least 2, for the sandbox's init and the command, got `1` (number).",
     ],
+    [
+      'pids',
+      { pids: 2.5 },
+      'Expected the `pids` option to be a positive whole number such as 64, got `2.5` (number).',
+    ],
+    ['cpus', { cpus: 0 }, 'The `cpus` option must be positive, got `0` (number).'],
     [
       'cpus',
       { cpus: '2' },
@@ -86,11 +99,26 @@ describe('normalizeRunOptions', () => {
       { cpus: 0.001 },
       'Expected the `cpus` option to be a number of cores of at least 0.01, such as 1.5, got `0.001` (number).',
     ],
+    ['memory', { memory: '0' }, 'The `memory` option must be positive, got `"0"` (string).'],
+    ['memory', { memory: '-5M' }, 'The `memory` option must be positive, got `"-5M"` (string).'],
     [
       'memory',
-      { memory: '0' },
-      'Expected the `memory` option to be a size such as "512M", "1.5G" or a number of bytes, got `"0"` (string).',
+      { memory: '64K' },
+      'The `memory` option must be at least 4 MiB, what a sandbox needs to start, got `"64K"` (string).',
     ],
+    [
+      'memory',
+      { memory: 1024 },
+      'The `memory` option must be at least 4 MiB, what a sandbox needs to start, got `1024` (number).',
+    ],
+    [
+      'memory',
+      { memory: 'lots' },
+      'Expected the `memory` option to be a size such as "512M", "1.5G" or a number of bytes, got `"lots"` (string).',
+    ],
+    ['timeout', { timeout: '0s' }, 'The `timeout` option must be positive, got `"0s"` (string).'],
+    ['timeout', { timeout: -1 }, 'The `timeout` option must be positive, got `-1` (number).'],
+    ['tmpSize', { tmpSize: 0 }, 'The `tmpSize` option must be positive, got `0` (number).'],
     [
       'enforce',
       { enforce: 'lenient' },
@@ -232,5 +260,22 @@ describe('normalizeSpawnOptions', () => {
     expect(() => normalizeSpawnOptions('x', [], { input: 'x' })).toThrowError(
       /Unknown option `input`/,
     )
+  })
+})
+
+describe('validateSandboxOptions', () => {
+  it('takes every option run() or spawn() takes', () => {
+    expect(() =>
+      validateSandboxOptions({ memory: '64M', input: 'x', maxOutput: '1M', stdio: 'inherit' }),
+    ).not.toThrow()
+    expect(() =>
+      validateSandboxOptions({ serialization: 'advanced', untrusted: true }),
+    ).not.toThrow()
+  })
+
+  it('still checks their values, and refuses unknown options', () => {
+    expect(() => validateSandboxOptions({ maxOutput: 'lots' })).toThrowError(invalid('maxOutput'))
+    expect(() => validateSandboxOptions({ stdio: 'tty' })).toThrowError(invalid('stdio'))
+    expect(() => validateSandboxOptions({ memroy: '1G' })).toThrowError(/Did you mean `memory`/)
   })
 })

@@ -2,6 +2,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { InvalidOptionError } from '../errors.js'
 import { MIN_CPUS } from '../plan/cgroup-writes.js'
+import { belowMinimum, isZeroOrNegative, mustBePositive } from './bounds.js'
 import { describeValue } from './describe-value.js'
 import { parseDuration } from './duration.js'
 import { parseSize } from './size.js'
@@ -20,6 +21,15 @@ import type {
 
 const DEFAULT_TMP_SIZE = '1G'
 const DEFAULT_MAX_OUTPUT = '16M'
+
+/**
+ * The smallest `memory` cap accepted: a sandbox's init and the exec of a small command
+ * are charged about 1 MiB; below 4 MiB nothing useful can run.
+ */
+export const MIN_MEMORY_BYTES = 4 * 1024 ** 2
+
+/** The smallest `pids` cap accepted: the sandbox's init and the command, one task each. */
+export const MIN_PIDS = 2
 
 /** What `untrusted: true` sets, unless the caller sets it too. */
 export const UNTRUSTED_PRESET = {
@@ -57,8 +67,11 @@ const SANDBOX_KEYS = [
   'seccomp',
   'untrusted',
 ] as const
-const RUN_KEYS = [...SANDBOX_KEYS, 'input', 'maxOutput'] as const
-const SPAWN_KEYS = [...SANDBOX_KEYS, 'stdio', 'serialization'] as const
+const RUN_ONLY_KEYS = ['input', 'maxOutput'] as const
+const SPAWN_ONLY_KEYS = ['stdio', 'serialization'] as const
+const RUN_KEYS = [...SANDBOX_KEYS, ...RUN_ONLY_KEYS] as const
+const SPAWN_KEYS = [...SANDBOX_KEYS, ...SPAWN_ONLY_KEYS] as const
+const ANY_KEYS = [...SANDBOX_KEYS, ...RUN_ONLY_KEYS, ...SPAWN_ONLY_KEYS] as const
 
 /** Validates {@link run}'s arguments into a {@link RunSpec}; throws `ERR_INVALID_OPTION`. */
 export function normalizeRunOptions(file: unknown, args: unknown, options: unknown): RunSpec {
@@ -80,7 +93,9 @@ export function normalizeRunOptions(file: unknown, args: unknown, options: unkno
 /**
  * Checks sandbox options the way {@link run} and {@link spawn} will, without starting
  * anything: throws `ERR_INVALID_OPTION` naming the option, the value and the accepted
- * forms. For integrations that take options long before they start a sandbox.
+ * forms. Takes every option either of them takes (`input` and `maxOutput` of `run()`,
+ * `stdio` and `serialization` of `spawn()` too). For integrations that take options long
+ * before they start a sandbox.
  *
  * @example
  * ```ts
@@ -91,7 +106,19 @@ export function normalizeRunOptions(file: unknown, args: unknown, options: unkno
  * ```
  */
 export function validateSandboxOptions(options: unknown): void {
-  normalizeSpawnOptions('true', [], options)
+  normalizeAnyOptions(options)
+}
+
+/**
+ * Validates options of either {@link run} or {@link spawn} (any of their keys) into the
+ * spec of the sandbox they describe; throws `ERR_INVALID_OPTION`.
+ */
+export function normalizeAnyOptions(options: unknown): SandboxSpec {
+  const raw = checkOptionsObject(options, ANY_KEYS)
+  const without = (keys: readonly string[]) =>
+    Object.fromEntries(Object.entries(raw).filter(([key]) => !keys.includes(key)))
+  normalizeSpawnOptions('true', [], without(RUN_ONLY_KEYS))
+  return normalizeRunOptions('true', [], without(SPAWN_ONLY_KEYS))
 }
 
 /** Validates {@link spawn}'s arguments into a {@link SpawnSpec}; throws `ERR_INVALID_OPTION`. */
@@ -176,8 +203,14 @@ function flag(option: string, value: unknown): boolean {
 }
 
 function normalizeLimits(raw: SandboxOptions): LimitsSpec {
-  if (raw.pids !== undefined && !(Number.isSafeInteger(raw.pids) && raw.pids > 0)) {
+  for (const option of ['pids', 'cpus'] as const) {
+    if (isZeroOrNegative(raw[option])) throw mustBePositive(option, raw[option])
+  }
+  if (raw.pids !== undefined && !Number.isSafeInteger(raw.pids)) {
     throw invalid('pids', 'a positive whole number such as 64', raw.pids)
+  }
+  if (raw.pids !== undefined && raw.pids < MIN_PIDS) {
+    throw belowMinimum('pids', String(MIN_PIDS), "for the sandbox's init and the command", raw.pids)
   }
   if (
     raw.cpus !== undefined &&
@@ -186,7 +219,13 @@ function normalizeLimits(raw: SandboxOptions): LimitsSpec {
     throw invalid('cpus', `a number of cores of at least ${MIN_CPUS}, such as 1.5`, raw.cpus)
   }
   return {
-    memoryBytes: raw.memory === undefined ? null : parseSize('memory', raw.memory),
+    memoryBytes:
+      raw.memory === undefined
+        ? null
+        : parseSize('memory', raw.memory, {
+            bytes: MIN_MEMORY_BYTES,
+            why: 'what a sandbox needs to start',
+          }),
     pids: raw.pids ?? null,
     cpus: raw.cpus ?? null,
   }

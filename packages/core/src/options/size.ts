@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../errors.js'
+import { belowMinimum, isZeroOrNegative, mustBePositive } from './bounds.js'
 import { describeValue } from './describe-value.js'
 
 /**
@@ -10,9 +11,21 @@ export type Size = number | string
 const UNIT_EXPONENT: Record<string, number> = { '': 0, b: 0, k: 1, m: 2, g: 3, t: 4 }
 const SIZE_PATTERN = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i
 
-/** Parses a {@link Size} into bytes, or throws `ERR_INVALID_OPTION` naming `option`. */
-export function parseSize(option: string, value: unknown): number {
+/**
+ * Parses a {@link Size} into bytes, or throws `ERR_INVALID_OPTION` naming `option`: for
+ * zero or a negative size, for one below `minimum` (saying why it is the minimum), or
+ * for anything that is no size.
+ */
+export function parseSize(
+  option: string,
+  value: unknown,
+  minimum?: { bytes: number; why: string },
+): number {
+  if (isZeroOrNegative(value)) throw mustBePositive(option, value)
   const bytes = sizeToBytes(value)
+  if (bytes !== undefined && minimum && bytes < minimum.bytes) {
+    throw belowMinimum(option, formatSize(minimum.bytes), minimum.why, value)
+  }
   if (bytes === undefined || bytes < 1) {
     throw new InvalidOptionError(
       option,

@@ -39,15 +39,20 @@ export interface SandboxOptions {
   /**
    * Memory cap for everything in the sandbox together, with swap off; files written to
    * the private `/tmp` count too. Over it, the kernel's OOM killer ends a process and the
-   * result says `killedBy: 'memory'`. Default: none.
+   * result says `killedBy: 'memory'`. At least `'4M'`, what a sandbox needs to start.
+   * Default: none.
    */
   memory?: Size
   /**
    * Cap on the number of processes and threads. A fork beyond it fails; nsbox then ends
-   * the sandbox and the result says `killedBy: 'pids'`. Default: none.
+   * the sandbox and the result says `killedBy: 'pids'`. At least 2: the sandbox's init and
+   * the command count. Default: none.
    */
   pids?: number
-  /** CPU cap in cores, such as `1.5` (at least `0.01`); needs a cgroup. Default: none. */
+  /**
+   * CPU cap in cores, such as `1.5` (at least `0.01`); needs a cgroup. More than the CPUs
+   * this process may use gives a warning (`NSBOX_CPUS_ABOVE_HOST`). Default: none.
+   */
   cpus?: number
   /**
    * What to do when a cgroup cannot enforce `memory` or `pids` here.
@@ -105,7 +110,10 @@ export type EnforceMode = 'best-effort' | 'strict'
 export interface RunOptions extends SandboxOptions {
   /** Written to the command's stdin, which is then closed. Default: stdin is `/dev/null`. */
   input?: string | Uint8Array
-  /** Most bytes kept of each of stdout and stderr; the rest is read and dropped. Default: `'16M'`. */
+  /**
+   * Most bytes kept of each of stdout and stderr, cut before a UTF-8 character that would
+   * not fit whole; the rest is read and dropped. Default: `'16M'`.
+   */
   maxOutput?: Size
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   diagnoseUsernsFailure,
-  isLauncherFailure,
+  isUsernsFailure,
   type UsernsHostSettings,
 } from './userns-diagnosis.js'
 
@@ -62,9 +62,18 @@ describe('diagnoseUsernsFailure', () => {
   })
 })
 
-describe('isLauncherFailure', () => {
-  it('recognises unshare’s own messages only', () => {
-    expect(isLauncherFailure('unshare: unshare failed: Operation not permitted\n')).toBe(true)
-    expect(isLauncherFailure('Error: unshare is a word in my output')).toBe(false)
+describe('isUsernsFailure', () => {
+  it('recognises unshare failing to create or set up the namespaces', () => {
+    expect(isUsernsFailure('unshare: unshare failed: Operation not permitted\n')).toBe(true)
+    expect(
+      isUsernsFailure('unshare: write failed /proc/self/uid_map: Operation not permitted'),
+    ).toBe(true)
+    expect(isUsernsFailure('unshare: mount /proc failed: Permission denied')).toBe(true)
+  })
+
+  it('not its other failures, nor output that only mentions unshare', () => {
+    expect(isUsernsFailure('unshare: fork failed: Resource temporarily unavailable')).toBe(false)
+    expect(isUsernsFailure('unshare: sigprocmask unblock failed: Invalid argument')).toBe(false)
+    expect(isUsernsFailure('Error: unshare is a word in my output')).toBe(false)
   })
 })

@@ -79,7 +79,13 @@ function findBlocker(output: string, host: UsernsHostSettings): UsernsBlocker {
   return 'unknown'
 }
 
-/** Recognises `unshare` failures (as opposed to a command that ran and failed). */
-export function isLauncherFailure(launcherOutput: string): boolean {
-  return /^unshare: /m.test(launcherOutput)
+/**
+ * Recognises `unshare` failing to create or enter the sandbox's namespaces: the
+ * unshare(2) call itself, the uid and gid maps, and the mounts it makes there. Not its
+ * other failures (a fork refused, an init killed), which say nothing about user namespaces.
+ */
+export function isUsernsFailure(launcherOutput: string): boolean {
+  return /^unshare: (unshare failed|write failed \/proc\/self\/|cannot open \/proc\/self\/|mount \/proc failed|cannot change root filesystem propagation)/m.test(
+    launcherOutput,
+  )
 }

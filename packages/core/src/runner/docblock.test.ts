@@ -25,4 +25,14 @@ describe('readDocblockOverrides', () => {
   it('keeps a key without a value so that validation can name it', () => {
     expect(readDocblockOverrides('/** @nsbox memory */')).toEqual([['memory', '']])
   })
+
+  it('reads files with CRLF or CR line ends alike', () => {
+    const source =
+      '#!/usr/bin/env node\r\n// x\r\n/**\r\n * @nsbox memory=1G\r\n * @nsbox pids=8\r\n */\r\n'
+    expect(readDocblockOverrides(source)).toEqual([
+      ['memory', '1G'],
+      ['pids', '8'],
+    ])
+    expect(readDocblockOverrides('/**\r * @nsbox timeout=2m\r */\r')).toEqual([['timeout', '2m']])
+  })
 })

@@ -3,11 +3,13 @@
  * `/** @nsbox memory=1G network=host timeout=2m *\/`. Pure.
  *
  * Only the first comment block counts, and only when nothing but whitespace, a shebang
- * or `// …` lines come before it. Returns the raw `key=value` pairs, in order; their
- * validation belongs to the option parser.
+ * or `// …` lines come before it; line ends may be LF, CRLF or CR. Returns the raw
+ * `key=value` pairs, in order; their validation belongs to the option parser.
  */
 export function readDocblockOverrides(source: string): Array<[key: string, value: string]> {
-  const match = /^(?:#![^\n]*\n)?(?:\s*\/\/[^\n]*\n)*\s*\/\*\*([\s\S]*?)\*\//.exec(source)
+  // Line ends of any platform: `.` stops at a `\r`, and a CRLF docblock read nothing.
+  const text = source.replace(/\r\n?/g, '\n')
+  const match = /^(?:#![^\n]*\n)?(?:\s*\/\/[^\n]*\n)*\s*\/\*\*([\s\S]*?)\*\//.exec(text)
   if (!match?.[1]) return []
   const pairs: Array<[string, string]> = []
   for (const line of match[1].split('\n')) {
