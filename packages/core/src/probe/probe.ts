@@ -163,5 +163,9 @@ async function unshareSupport(): Promise<ToolSupport> {
   const path = findExecutable('unshare')
   if (!path) return { path: null, version: null, problem: null }
   const version = versionOf(path)
-  return { path, version: version?.trim() || null, problem: unshareProblem(version) }
+  return {
+    path,
+    version: version?.trim() || null,
+    problem: version === undefined ? null : unshareProblem(version),
+  }
 }

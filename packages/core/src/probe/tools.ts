@@ -96,7 +96,8 @@ export function resolveLauncherTools(): LauncherTools {
   requireLinux()
   if (cachedTools) return cachedTools
   const unshare = requireTool('unshare')
-  const problem = unshareProblem(versionOf(unshare))
+  const version = versionOf(unshare)
+  const problem = version === undefined ? null : unshareProblem(version)
   if (problem) {
     throw new MissingToolError(
       'unshare',
@@ -111,8 +112,10 @@ export function resolveLauncherTools(): LauncherTools {
       `nsbox's sandbox init script is missing at ${initScript}. Reinstall @nsbox/core (or run \`pnpm build\` in a checkout).`,
     )
   }
-  cachedTools = { unshare, perl, initScript }
-  return cachedTools
+  const tools = { unshare, perl, initScript }
+  // Judged once it could be asked; until then the launch itself reports what ran out.
+  if (version !== undefined) cachedTools = tools
+  return tools
 }
 
 function requireTool(name: 'unshare' | 'perl'): string {
@@ -130,8 +133,12 @@ function requireTool(name: 'unshare' | 'perl'): string {
   return found
 }
 
-/** What `unshare --version` prints first, or `null` when it does not run. */
-export function versionOf(unshare: string): string | null {
+/**
+ * What `unshare --version` prints first, `null` when it refuses the flag, or `undefined`
+ * when it could not be started at all just now (out of processes or descriptors): that
+ * says nothing about which `unshare` it is.
+ */
+export function versionOf(unshare: string): string | null | undefined {
   try {
     const output = execFileSync(unshare, ['--version'], {
       encoding: 'utf8',
@@ -140,6 +147,7 @@ export function versionOf(unshare: string): string | null {
     })
     return output.split('\n')[0] ?? null
   } catch (error) {
+    if (typeof (error as NodeJS.ErrnoException).code === 'string') return undefined
     // BusyBox prints its banner on stderr when it refuses --version.
     return String((error as { stderr?: string }).stderr ?? '') || null
   }
