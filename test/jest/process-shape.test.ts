@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { dir } from 'tmp-promise'
 import { expect, it } from 'vitest'
-import { cleanUpAfterAll, repositoryRoot } from '../support/fixture-project.js'
+import { cleanUpAfterAll, handToUser, repositoryRoot } from '../support/fixture-project.js'
 import { jestVersion, runJestProject } from '../support/jest-project.js'
 import { uniqueMarker } from '../support/processes.js'
-import { isRoot } from '../support/test-user.js'
+import { isRoot, testUser } from '../support/test-user.js'
 import { describeWithSandboxes } from '../support/unprivileged.js'
 
 const cleanups = cleanUpAfterAll()
@@ -60,6 +60,23 @@ await describeWithSandboxes(`what a test sees of its process, on Jest ${jestVers
     }
   })
 
+  it("isolate: 'worker' empties /tmp between files without touching an rw path bound deep inside it", async () => {
+    const host = await dir({ prefix: 'nsbox-kept-', unsafeCleanup: true })
+    cleanups.add(host.cleanup)
+    const inner = path.join(host.path, 'inner')
+    mkdirSync(inner)
+    writeFileSync(path.join(inner, 'keep.txt'), 'the host file\n')
+    await handToUser(host.path, testUser())
+    execFileSync('chmod', ['755', host.path])
+    const sees = `test('sees it', () => expect(require('node:fs').existsSync('${inner}/keep.txt')).toBe(true))\n`
+    const files = { 'tests/a.test.js': sees, 'tests/b.test.js': sees }
+    const nsbox = await run({ files, runner: { isolate: 'worker', rw: [inner] } }, [
+      '--maxWorkers=1',
+    ])
+    expect(nsbox.report.success, nsbox.stdout + nsbox.stderr).toBe(true)
+    expect(readFileSync(path.join(inner, 'keep.txt'), 'utf8')).toBe('the host file\n')
+  })
+
   it.runIf(isRoot)(
     'runs a project whose Jest and dependencies live under another directory of /tmp',
     async () => {
@@ -71,10 +88,16 @@ await describeWithSandboxes(`what a test sees of its process, on Jest ${jestVers
       execFileSync('chmod', ['755', store.path])
       execFileSync('mount', ['--bind', path.join(repositoryRoot, 'node_modules'), modules])
       try {
-        const files = { 'tests/passing.test.js': "test('passes', () => expect(1).toBe(1))\n" }
-        const nsbox = await run({ files, runner: {}, install: store.path })
-        expect(nsbox.stdout + nsbox.stderr).not.toContain('Cannot find module')
-        expect(nsbox.report.success, nsbox.stdout + nsbox.stderr).toBe(true)
+        const passing = "test('passes', () => expect(1).toBe(1))\n"
+        const files = { 'tests/a.test.js': passing, 'tests/b.test.js': passing }
+        for (const isolate of ['file', 'worker']) {
+          // isolate: 'worker' empties /tmp between files, around what is bound in there.
+          const nsbox = await run({ files, runner: { isolate }, install: store.path }, [
+            '--maxWorkers=1',
+          ])
+          expect(nsbox.stdout + nsbox.stderr).not.toContain('Cannot find module')
+          expect(nsbox.report.success, nsbox.stdout + nsbox.stderr).toBe(true)
+        }
       } finally {
         execFileSync('umount', [modules])
         await store.cleanup()

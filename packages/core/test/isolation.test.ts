@@ -1,7 +1,9 @@
-import { existsSync } from 'node:fs'
-import { hostname } from 'node:os'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { hostname, tmpdir } from 'node:os'
+import path from 'node:path'
 import { expect, it } from 'vitest'
-import { testUser } from '../../../test/support/test-user.js'
+import { isRoot, testUser } from '../../../test/support/test-user.js'
 import { describeWithSandboxes, sandboxAsUser } from '../../../test/support/unprivileged.js'
 
 await describeWithSandboxes('a sandbox, run as an unprivileged user', () => {
@@ -58,4 +60,25 @@ await describeWithSandboxes('a sandbox, run as an unprivileged user', () => {
     const result = await sandboxAsUser('hostname', ['not-allowed'])
     expect(result.exitCode).not.toBe(0)
   })
+
+  it.runIf(isRoot)(
+    'readOnly on a host with a mount under /tmp, which its private /tmp hides',
+    async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'nsbox-mounted-'))
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'none', dir])
+      try {
+        const result = await sandboxAsUser(
+          'sh',
+          ['-c', 'touch /etc/x 2>/dev/null || echo refused'],
+          {
+            readOnly: true,
+          },
+        )
+        expect(result).toMatchObject({ exitCode: 0, stdout: 'refused\n' })
+      } finally {
+        execFileSync('umount', [dir])
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+  )
 })

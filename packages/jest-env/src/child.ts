@@ -4,7 +4,15 @@
  * band, and sends back the test-case events and the file's result. It ends when the
  * runner says so, or when its IPC channel closes.
  */
-import { lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs'
+import {
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+} from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import type { Config, Test, TestEvents, TestWatcher } from 'jest-runner'
@@ -116,10 +124,25 @@ function scrub(runnerPidNamespace: string): void {
   waitForOthersToEnd()
   for (const directory of PRIVATE_DIRECTORIES) {
     const device = statSync(directory).dev
-    for (const entry of readdirSync(directory)) {
-      const entryPath = path.join(directory, entry)
-      if (lstatSync(entryPath).dev === device) rmSync(entryPath, { recursive: true, force: true })
-    }
+    for (const entry of readdirSync(directory)) removeOnDevice(path.join(directory, entry), device)
+  }
+}
+
+// Removes a path and what is below it on `device` only: a path bound in from the host,
+// even deep inside (a dependency tree under /tmp), is another device and stays, and so do
+// the directories that lead to it.
+function removeOnDevice(entryPath: string, device: number): void {
+  const stat = lstatSync(entryPath, { throwIfNoEntry: false })
+  if (!stat || stat.dev !== device) return
+  if (!stat.isDirectory()) {
+    rmSync(entryPath, { force: true })
+    return
+  }
+  for (const entry of readdirSync(entryPath)) removeOnDevice(path.join(entryPath, entry), device)
+  try {
+    rmdirSync(entryPath)
+  } catch {
+    // EBUSY, ENOTEMPTY: a mount point, or one lies below
   }
 }
 

@@ -291,6 +291,7 @@ while (@plan) {
     for my $mount (read_mounts()) {
       my ($point, $options) = @$mount;
       next unless $point eq $root || index($point, "$root/") == 0;
+      next unless lstat($point);    # hidden under a mount of the sandbox: out of reach
       remount_read_only($point, $options) or fail("read-only $point");
     }
   } elsif ($op eq 'readonly-all') {
@@ -310,6 +311,9 @@ while (@plan) {
       } $index + 1 .. $#mounts;
       next if grep { $point eq $_ } @own;
       next if grep { $point eq $_ || index($point, "$_/") == 0 } @writable;
+      # A host mount under the private /tmp that was not bound back is out of reach, and
+      # its mount point is gone with the host's /tmp.
+      next unless lstat($point);
       remount_read_only($point, $options) or fail("read-only $point");
     }
   } elsif ($op eq 'loopback') {

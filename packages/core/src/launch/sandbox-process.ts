@@ -111,7 +111,10 @@ export class SandboxProcess extends EventEmitter {
     this.result.catch(() => {})
   }
 
-  /** Host PID of the sandbox's launcher (`unshare`), once it has started; not the command's own PID. */
+  /**
+   * Host PID of the sandbox's launcher (`unshare`), once it has started (the `'spawn'`
+   * event says when); not the command's own PID.
+   */
   get pid(): number | undefined {
     return this.#launcher?.child.pid
   }
