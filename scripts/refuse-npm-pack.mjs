@@ -3,15 +3,18 @@
 // tarball; npm does not. So packing or publishing goes through pnpm (`pnpm release`).
 import { readFileSync } from 'node:fs'
 
-const agent = process.env.npm_config_user_agent ?? ''
+// The tool running this script: npm sets npm_execpath to its own CLI even when an outer
+// pnpm left its user agent in the environment.
+const tool = process.env.npm_execpath ?? process.env.npm_config_user_agent ?? ''
+const isPnpm = /pnpm/.test(tool.split('/').at(-1) ?? '')
 const manifest = JSON.parse(readFileSync('package.json', 'utf8'))
 const local = ['dependencies', 'peerDependencies', 'optionalDependencies']
   .flatMap((field) => Object.entries(manifest[field] ?? {}))
   .filter(([, version]) => /^(workspace|catalog):/.test(version))
-if (!agent.startsWith('pnpm/') && local.length > 0) {
+if (!isPnpm && local.length > 0) {
   const names = local.map(([name, version]) => `${name}@${version}`).join(', ')
   console.error(
-    `${manifest.name}: refusing to pack with ${agent.split(' ')[0] || 'this tool'}: ${names} would reach the tarball as is, and npm cannot install that. From the repository root, run \`npx --yes pnpm@10.34.8 release\` (or \`pnpm pack\` in this directory).`,
+    `${manifest.name}: refusing to pack with npm: ${names} would reach the tarball as is, and npm cannot install that. From the repository root, run \`npx --yes pnpm@10.34.8 release\` (or \`pnpm pack\` in this directory).`,
   )
   process.exit(1)
 }
