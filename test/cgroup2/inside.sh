@@ -35,7 +35,9 @@ if [ -n "$nsbox_command" ]; then
   setpriv --reuid nsbox-test --regid nsbox-test --init-groups sh -c "$nsbox_command" >"$results/tests.log" 2>&1
 else
   # The checkout is read-only here: load the config without writing a bundled copy.
-  node node_modules/vitest/vitest.mjs run --configLoader runner --project integration $nsbox_tests >"$results/tests.log" 2>&1
+  # Under TCG a test runs several times slower than on the host: generous timeouts.
+  node node_modules/vitest/vitest.mjs run --configLoader runner --project integration \
+    --testTimeout=240000 --hookTimeout=240000 $nsbox_tests >"$results/tests.log" 2>&1
 fi
 status=$?
 # nsbox had to move this shell, like every process of the delegated cgroup, into a leaf.
