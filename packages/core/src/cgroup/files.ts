@@ -107,14 +107,17 @@ export async function removeCgroupDir(dir: string): Promise<boolean> {
   return false
 }
 
-/** One attempt at removing a cgroup and the cgroups below it; `true` when all are gone. */
-export function tryRemoveCgroupDir(dir: string): boolean {
-  return removeOnce(dir) === 'gone'
+/**
+ * One attempt at removing a cgroup and the cgroups below it (`tree`, deepest first, when
+ * already listed); `true` when all are gone.
+ */
+export function tryRemoveCgroupDir(dir: string, tree?: string[]): boolean {
+  return removeOnce(dir, tree) === 'gone'
 }
 
 // `'busy'` while processes are still leaving it (EBUSY); any other error as it is.
-function removeOnce(dir: string): 'gone' | 'busy' | NodeJS.ErrnoException {
-  for (const each of cgroupTree(dir)) {
+function removeOnce(dir: string, tree = cgroupTree(dir)): 'gone' | 'busy' | NodeJS.ErrnoException {
+  for (const each of tree) {
     try {
       rmdirSync(each)
       debug(`cgroup: removed ${each}`)

@@ -93,6 +93,8 @@ export class SandboxCgroup {
   /** Whether the memory limit also keeps the sandbox out of swap (swap accounting is on). */
   isSwapCapped = false
   readonly #dirs: Partial<Record<CgroupController, string>>
+  /** Each directory's tree as {@link readUsage} found it, once the sandbox has ended. */
+  #endedTrees = new Map<string, string[]>()
 
   private constructor(backend: CgroupBackend, dirs: Partial<Record<CgroupController, string>>) {
     this.backend = backend
@@ -170,6 +172,8 @@ export class SandboxCgroup {
   readUsage(): CgroupUsage {
     const { memory, pids, cpu, cpuacct } = this.#dirs
     const isV2 = this.backend === 'cgroup2'
+    // Nothing of the sandbox runs any more to change them: listed once, for destroy too.
+    for (const dir of this.#uniqueDirs()) this.#endedTrees.set(dir, cgroupTree(dir))
     const readNumber = (file: string): number | null => {
       const text = readCgroupFile(file)
       return text === null || !/^\d+\s*$/.test(text) ? null : Number(text)
@@ -177,7 +181,7 @@ export class SandboxCgroup {
     // cgroup v1 counts an OOM kill in the victim's own cgroup, which may be one the
     // sandbox made below its own: add up the whole tree.
     const oomKills = memory
-      ? sumOverTree(memory, isV2 ? 'memory.events' : 'memory.oom_control', 'oom_kill')
+      ? sumOverTree(this.#treeOf(memory), isV2 ? 'memory.events' : 'memory.oom_control', 'oom_kill')
       : 0
     let cpuTimeMs: number | null = null
     if (isV2 && cpu) {
@@ -203,8 +207,12 @@ export class SandboxCgroup {
    * taken everything with it already; the kill covers what it could not.
    */
   async destroy(): Promise<void> {
+    // The first try needs no kill: the processes are gone unless rmdir says otherwise.
+    const left = this.#uniqueDirs().filter(
+      (dir) => !tryRemoveCgroupDir(dir, this.#endedTrees.get(dir)),
+    )
     await Promise.all(
-      this.#uniqueDirs().map((dir) => {
+      left.map((dir) => {
         killCgroupProcesses(dir)
         return removeCgroupDir(dir)
       }),
@@ -214,7 +222,11 @@ export class SandboxCgroup {
   // `max` in pids.events counts the forks pids.max refused, in the forking process's cgroup.
   #pidsLimitHits(): number {
     const dir = this.#dirs.pids
-    return dir ? sumOverTree(dir, 'pids.events', 'max') : 0
+    return dir ? sumOverTree(this.#treeOf(dir), 'pids.events', 'max') : 0
+  }
+
+  #treeOf(dir: string): string[] {
+    return this.#endedTrees.get(dir) ?? cgroupTree(dir)
   }
 
   #uniqueDirs(): string[] {
@@ -223,9 +235,9 @@ export class SandboxCgroup {
 }
 
 // A keyed counter added up over a cgroup and every cgroup below it.
-function sumOverTree(dir: string, file: string, key: string): number {
+function sumOverTree(tree: string[], file: string, key: string): number {
   let total = 0
-  for (const each of cgroupTree(dir)) {
+  for (const each of tree) {
     total += parseKeyedCounters(readCgroupFile(`${each}/${file}`) ?? '').get(key) ?? 0
   }
   return total

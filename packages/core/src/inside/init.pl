@@ -160,6 +160,17 @@ sub read_mounts {
   return @mounts;
 }
 
+# Whether $path is one of the paths in %$set or lies below one of them.
+sub at_or_below {
+  my ($path, $set) = @_;
+  while (1) {
+    return 1 if $set->{$path};
+    return 0 if $path eq '/';
+    $path =~ s{/[^/]*\z}{};
+    $path = '/' if $path eq '';
+  }
+}
+
 # Makes the topmost mount at $point read-only, keeping its locked options.
 sub remount_read_only {
   my ($point, $options) = @_;
@@ -297,20 +308,19 @@ while (@plan) {
   } elsif ($op eq 'readonly-all') {
     # Every mount but /proc, the sandbox's own mounts (its /tmp, /dev/shm; what is bound
     # back into /tmp turns read-only too), and the writable paths with what is below them.
-    my @own = splice(@plan, 0, shift @plan);
-    my @writable = splice(@plan, 0, shift @plan);
+    my %own = map { $_ => 1 } splice(@plan, 0, shift @plan);
+    my %writable = map { $_ => 1 } splice(@plan, 0, shift @plan);
     my @mounts = read_mounts();
-    for my $index (0 .. $#mounts) {
-      my ($point, $options) = @{ $mounts[$index] };
-      next if $point eq '/proc' || index($point, '/proc/') == 0;
+    # Walked last mount first, so that what covers a mount is known when it is reached.
+    my %later;
+    for my $mount (reverse @mounts) {
+      my ($point, $options) = @$mount;
       # A mount that a later one covers (the host's mounts under /tmp or a hidden home)
       # cannot be reached by its path, nor by the command: nothing to make read-only.
-      next if grep {
-        my $later = $mounts[$_][0];
-        $later eq $point || index($point, $later eq '/' ? '/' : "$later/") == 0
-      } $index + 1 .. $#mounts;
-      next if grep { $point eq $_ } @own;
-      next if grep { $point eq $_ || index($point, "$_/") == 0 } @writable;
+      my $is_covered = at_or_below($point, \%later);
+      $later{$point} = 1;
+      next if $is_covered || $own{$point} || at_or_below($point, \%writable);
+      next if $point eq '/proc' || index($point, '/proc/') == 0;
       # A host mount under the private /tmp that was not bound back is out of reach, and
       # its mount point is gone with the host's /tmp.
       next unless lstat($point);

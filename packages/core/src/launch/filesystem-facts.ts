@@ -3,6 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { InvalidOptionError } from '../errors.js'
 import type { FilesystemSpec } from '../options/types.js'
+import { isWithin } from '../plan/paths.js'
 import { HOST_TMP } from '../plan/tmp-binds.js'
 import { resolveTrustedPath } from './trusted-path.js'
 
@@ -169,11 +170,6 @@ function readProcNetUnix(): string {
   } catch {
     return ''
   }
-}
-
-function isWithin(candidate: string, dir: string): boolean {
-  const relative = path.relative(dir, candidate)
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative))
 }
 
 // The real paths of those directories that exist and this process can search.

@@ -121,6 +121,28 @@ describe('planInit', () => {
     expect(tokens).toContain('mkdir /dev/shm tmpfs /dev/shm')
     expect(tokens).toContain('readonly-all 4 /tmp /dev /dev/pts /dev/shm 0')
   })
+
+  it('makes the cgroup filesystems read-only once: with the rest under readOnly, else alone', () => {
+    const readOnly = planInit(normalizeRunOptions('true', [], {}), {
+      ...host,
+      filesystem: { ...host.filesystem, readOnly: true },
+    })
+    expect(readOnly).not.toContain('readonly-tree')
+    expect(readOnly).toContain('readonly-all')
+    const writable = planInit(normalizeRunOptions('true', [], {}), host)
+    expect(writable.join(' ')).toContain('readonly-tree /sys/fs/cgroup')
+    expect(writable).not.toContain('readonly-all')
+    // An rw path that readonly-all leaves writable never takes the cgroups with it.
+    const cgroupsRw = planInit(normalizeRunOptions('true', [], {}), {
+      ...host,
+      filesystem: {
+        ...host.filesystem,
+        readOnly: true,
+        rw: [{ path: '/sys/fs', isDirectory: true }],
+      },
+    })
+    expect(cgroupsRw.join(' ')).toContain('readonly-tree /sys/fs/cgroup readonly-all')
+  })
 })
 
 describe('encodePlan', () => {
@@ -227,7 +249,7 @@ describe('kernelAbiFor', () => {
       'hold /tmp/project hold /home/me/out hold /opt/tool hold /var/tmp/work tmpfs /tmp size=1073741824,mode=1777 bind 0 /tmp/project dir',
     )
     expect(tokens).toContain(
-      'tmpfs /home/me size=64k,mode=755 bind 2 /opt/tool dir readonly /opt/tool bind 1 /home/me/out dir bind 3 /var/tmp/work dir hidefile /run/user/1000/bus readonly-tree /sys/fs/cgroup readonly-all 2 /tmp /dev/shm 1 /home/me/out loopback',
+      'tmpfs /home/me size=64k,mode=755 bind 2 /opt/tool dir readonly /opt/tool bind 1 /home/me/out dir bind 3 /var/tmp/work dir hidefile /run/user/1000/bus readonly-all 2 /tmp /dev/shm 1 /home/me/out loopback',
     )
   })
 })

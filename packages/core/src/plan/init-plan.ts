@@ -1,5 +1,6 @@
 import type { FilesystemFacts, PathFact } from '../launch/filesystem-facts.js'
 import type { SandboxSpec } from '../options/types.js'
+import { isWithin } from './paths.js'
 import { planSeccompFilter } from './seccomp.js'
 import type { KernelAbi } from './syscalls.js'
 import { HOST_TMP } from './tmp-binds.js'
@@ -144,9 +145,13 @@ export function planInit(spec: SandboxSpec, host: HostFacts): string[] {
     for (const procPath of PROC_READ_ONLY) tokens.push('readonly-bind', procPath)
     for (const fact of ownProcSettings) bindFromHold(fact)
   }
-  tokens.push('readonly-tree', CGROUP_ROOT)
+  const writable = filesystem.rw.map((fact) => fact.path)
+  // readonly-all covers the cgroup filesystems too, unless an rw path leaves them out.
+  const coversCgroups =
+    filesystem.readOnly &&
+    !writable.some((dir) => isWithin(dir, CGROUP_ROOT) || isWithin(CGROUP_ROOT, dir))
+  if (!coversCgroups) tokens.push('readonly-tree', CGROUP_ROOT)
   if (filesystem.readOnly) {
-    const writable = filesystem.rw.map((fact) => fact.path)
     tokens.push('readonly-all', String(own.length), ...own, String(writable.length), ...writable)
   }
   if (spec.network === 'loopback') tokens.push('loopback')

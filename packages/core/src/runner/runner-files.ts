@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
+import { isWithin } from '../plan/paths.js'
 import { realPathOf } from './host-access.js'
-import { isWithin } from './sandbox-view.js'
 
 /**
  * The names, in a project's root and its workspace's root, of what a test runner or the

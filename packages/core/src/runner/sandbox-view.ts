@@ -1,4 +1,4 @@
-import path from 'node:path'
+import { isWithin } from '../plan/paths.js'
 import { HOST_TMP } from '../plan/tmp-binds.js'
 
 /** A path of the filesystem policy, with the option that put it there. */
@@ -78,12 +78,6 @@ export function writeRefusal(view: SandboxView, realPath: string): Refusal | nul
     return { option: 'readOnly', reason: '`readOnly` is on, and no `rw` path holds it' }
   }
   return null
-}
-
-/** Whether `child` is `parent` or lies under it. Pure. */
-export function isWithin(child: string, parent: string): boolean {
-  const relative = path.relative(parent, child)
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative))
 }
 
 function innermost(entries: readonly ViewEntry[], realPath: string): ViewEntry | undefined {
