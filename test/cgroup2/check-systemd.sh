@@ -6,7 +6,7 @@ echo "test:cgroup2:systemd: the session's cgroup: $(cat "$results/session-cgroup
 grep -h 'limits enforced by' "$results/session-doctor" 2>/dev/null | sed 's/^ */test:cgroup2:systemd: nsbox doctor in the session: /'
 if [ -z "$vm_command" ]; then
   uid=$(id -u nsbox-test)
-  if ! grep -Eq "^0::/user.slice/user-$uid.slice/session-[0-9]+.scope$" "$results/session-cgroup" 2>/dev/null; then
+  if ! grep -Eq "^0::/user.slice/user-$uid.slice/session-c?[0-9]+\.scope$" "$results/session-cgroup" 2>/dev/null; then
     echo "test:cgroup2:systemd: the tests did not run in a login session's scope" >&2
     status=1
   fi

@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { closeSpares, probe, run, type SandboxResult } from '@nsbox/core'
 import { execa } from 'execa'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 // Runs where most developers are: cgroup v2 under systemd, in a login session whose scope
 // is not delegated, with the user's systemd manager running (the systemd VM leg,
@@ -44,8 +44,54 @@ if (process.env.NSBOX_MUST_WORK === '1' && isUndelegatedV2 && !hasUserManager) {
   )
 }
 
+// Run by fresh processes of this user, started before this test process has a scope of
+// its own: a child started afterwards would inherit that scope and need none.
+const CHILD_WITH_LIMITS = `
+  const { probe, run } = await import(${JSON.stringify(CORE)})
+  const results = await Promise.all([1, 2, 3].map(() => run('true', [], { memory: '64M', pids: 32 })))
+  const { cgroups } = await probe()
+  console.log(JSON.stringify({ scope: cgroups.systemdScope, parent: cgroups.sandboxParents[0], results }))
+`
+const CHILD_TURNED_OFF = `
+  const { run } = await import(${JSON.stringify(CORE)})
+  const result = await run('true', [], { memory: '64M' })
+  console.log(JSON.stringify(result.enforcement))
+`
+
 describe.runIf(isUndelegatedV2 && hasUserManager)('cgroup v2 through a systemd user scope', () => {
+  let withLimits: { scope: string; parent: string; results: SandboxResult[] }
+  let turnedOff: { enforcement: unknown; stderr: string }
+
+  beforeAll(async () => {
+    expect(ownDir !== null && isWritable(ownDir)).toBe(false)
+    const node = (script: string, env: Record<string, string> = {}) =>
+      execa(process.execPath, ['--input-type=module', '-e', script], { env })
+    const [limited, off] = await Promise.all([
+      node(CHILD_WITH_LIMITS),
+      node(CHILD_TURNED_OFF, { NSBOX_SYSTEMD_SCOPE: '0' }),
+    ])
+    withLimits = JSON.parse(limited.stdout)
+    turnedOff = { enforcement: JSON.parse(off.stdout), stderr: off.stderr }
+  })
   afterAll(() => closeSpares())
+
+  it('a process with limits gets cgroup v2 through its own scope, which goes when it exits', async () => {
+    const { scope, parent, results } = withLimits
+    expect(scope).toMatch(/^nsbox-\d+-[0-9a-z]+\.scope$/)
+    expect(results.map((result) => result.enforcement)).toEqual(
+      Array(3).fill({ memory: 'cgroup2', pids: 'cgroup2' }),
+    )
+    expect(parent).toContain(`/${scope}`)
+    // The manager collects the scope, with the cgroups below it, once its processes are gone.
+    await expect.poll(() => existsSync(parent), { timeout: 30_000, interval: 25 }).toBe(false)
+    const state = await execa('systemctl', ['--user', 'show', '-p', 'LoadState', '--value', scope])
+    expect(state.stdout.trim()).toBe('not-found')
+  })
+
+  it('NSBOX_SYSTEMD_SCOPE=0 keeps the watchdog and says how the scope was turned off', () => {
+    expect(turnedOff.enforcement).toEqual({ memory: 'watchdog' })
+    expect(turnedOff.stderr).toContain('NSBOX_SYSTEMD_SCOPE=0')
+  })
 
   it('probe() and doctor report cgroup v2 limits via the scope, with nothing missing', async () => {
     const support = await probe()
@@ -83,49 +129,4 @@ describe.runIf(isUndelegatedV2 && hasUserManager)('cgroup v2 through a systemd u
     expect(result.cpuTime).toBeGreaterThan(0)
     expect(result.cpuTime).toBeLessThan(0.3 * result.duration)
   })
-
-  it('leaves no scope and no cgroup once the calling process has exited', async () => {
-    const script = `
-      const { closeSpares, probe, run } = await import(${JSON.stringify(CORE)})
-      const results = await Promise.all([1, 2, 3].map(() => run('true', [], { memory: '64M', pids: 32 })))
-      const { cgroups } = await probe()
-      console.log(JSON.stringify({ scope: cgroups.systemdScope, parent: cgroups.sandboxParents[0], results }))
-    `
-    const child = await execa(process.execPath, ['--input-type=module', '-e', script])
-    const { scope, parent, results } = JSON.parse(child.stdout) as {
-      scope: string
-      parent: string
-      results: SandboxResult[]
-    }
-    expect(results.map((result) => result.enforcement)).toEqual(
-      Array(3).fill({ memory: 'cgroup2', pids: 'cgroup2' }),
-    )
-    expect(parent).toContain(`/${scope}`)
-    // The manager collects the scope once its last process is gone.
-    expect(await waitUntilRemoved(parent, 30_000)).toBe(true)
-    const state = await execa('systemctl', ['--user', 'show', '-p', 'LoadState', '--value', scope])
-    expect(state.stdout.trim()).toBe('not-found')
-  })
-
-  it('NSBOX_SYSTEMD_SCOPE=0 keeps the watchdog and says how the scope was turned off', async () => {
-    const script = `
-      const { run } = await import(${JSON.stringify(CORE)})
-      const result = await run('true', [], { memory: '64M' })
-      console.log(JSON.stringify(result.enforcement))
-    `
-    const child = await execa(process.execPath, ['--input-type=module', '-e', script], {
-      env: { NSBOX_SYSTEMD_SCOPE: '0' },
-    })
-    expect(JSON.parse(child.stdout)).toEqual({ memory: 'watchdog' })
-    expect(child.stderr).toContain('NSBOX_SYSTEMD_SCOPE=0')
-  })
 })
-
-async function waitUntilRemoved(dir: string, withinMs: number): Promise<boolean> {
-  const deadline = Date.now() + withinMs
-  while (existsSync(dir)) {
-    if (Date.now() >= deadline) return false
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-  return true
-}
