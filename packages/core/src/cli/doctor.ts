@@ -57,6 +57,11 @@ function cgroupLines(cgroups: CgroupSupport): string[] {
   const { memory, pids, cpus } = cgroups.limits
   const limits = `memory: ${memory}, pids: ${pids}, cpus: ${cpus ?? 'unavailable'}`
   const lines: string[] = []
+  if (cgroups.systemdScope) {
+    lines.push(
+      `  ok    cgroups: not delegated here, so nsbox moved this process into the delegated systemd user scope ${cgroups.systemdScope} (NSBOX_SYSTEMD_SCOPE=0 turns this off)`,
+    )
+  }
   if (cgroups.backend) {
     lines.push(
       `  ok    cgroups: ${version}, controllers ${cgroups.controllers.join(' ')}; sandbox cgroups go in ${cgroups.sandboxParents.join(', ')}`,

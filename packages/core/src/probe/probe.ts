@@ -50,6 +50,12 @@ export interface CgroupSupport {
   backend: CgroupBackend | null
   /** This process's own cgroup (v2) or `memory` cgroup (v1). */
   currentCgroup: string | null
+  /**
+   * The transient systemd user scope (`Delegate=yes`) nsbox moved this process into, since
+   * its own cgroup v2 cgroup was not delegated; `null` when it needed none (or could not
+   * get one: see `missing`). `NSBOX_SYSTEMD_SCOPE=0` turns the scope off.
+   */
+  systemdScope: string | null
   /** Where sandbox cgroups are created. */
   sandboxParents: string[]
   /** The controllers nsbox can use for limits there. */
@@ -138,6 +144,7 @@ function cgroupSupport(): CgroupSupport {
     version: discovery.version,
     backend: bases?.backend ?? null,
     currentCgroup: discovery.currentDir,
+    systemdScope: discovery.systemdScope,
     sandboxParents: bases ? [...new Set(Object.values(bases.bases))] : [],
     controllers,
     limits: {
