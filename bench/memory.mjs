@@ -2,6 +2,7 @@
 // nsbox, `unshare` and the init; for bubblewrap, its two processes), with the command
 // itself left out, while a sandbox runs `sleep`.
 import { spawn as spawnChild } from 'node:child_process'
+import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { spawn } from '@nsbox/core'
 import { BWRAP_ARGS, hasBwrap, LAUNCHERS } from './startup.mjs'
@@ -11,6 +12,7 @@ export async function measureOverhead({ rounds, progress }) {
   const overhead = { [LAUNCHERS.nsbox]: [], ...(hasBwrap && { [LAUNCHERS.bubblewrap]: [] }) }
   for (let round = 1; round <= rounds; round++) {
     const sandbox = spawn('sleep', ['30'], { stdio: 'ignore', cwd: '/' })
+    await once(sandbox, 'spawn') // its launcher starts, and has a pid, in a later turn
     overhead[LAUNCHERS.nsbox].push(await launcherRss(sandbox.pid))
     sandbox.kill('SIGKILL')
     await sandbox.result
