@@ -1,9 +1,8 @@
 // Turns the benchmark data (docs/benchmarks.json) into docs/benchmarks.md and its chart.
-import { LAUNCHERS } from './startup.mjs'
-import { JEST, VITEST } from './suites.mjs'
-import { median } from './support.mjs'
 
-const fixed = (value, digits = 2) => (value === undefined ? 'n/a' : value.toFixed(digits))
+import { renderTestRunners } from './render-suites.mjs'
+import { LAUNCHERS } from './startup.mjs'
+import { fixed, median, table } from './support.mjs'
 
 /** The document, the targets with their measured ratios, and a summary for the terminal. */
 export function renderMarkdown({ machine, sections }) {
@@ -106,52 +105,7 @@ export function renderMarkdown({ machine, sections }) {
     )
   }
 
-  const suites = [
-    ['vitest', 'Vitest', [VITEST.nsbox], VITEST.baseline, 1.1],
-    ['jest', 'Jest', [JEST.nsbox, JEST.nsboxWorker], JEST.baseline, 1.15],
-  ]
-  for (const [key, runner, contenders, baseline, limit] of suites) {
-    const bySize = sections[key]
-    if (!bySize) continue
-    const sizes = Object.keys(bySize)
-      .map(Number)
-      .filter((size) => Number.isFinite(size))
-      .sort((a, b) => a - b)
-    const wall = (size, name) => bySize[size].samples[name] && median(bySize[size].samples[name])
-    const rows = []
-    for (const size of sizes) {
-      for (const name of [...contenders, baseline]) {
-        const ratio = wall(size, name) / wall(size, baseline)
-        rows.push([
-          size,
-          name,
-          fixed(wall(size, name), 0),
-          name === baseline ? '1.00 ×' : `${fixed(ratio)} ×`,
-        ])
-        if (name !== baseline)
-          target(`${runner}, ${size} files: ${name} / ${baseline}`, ratio, limit)
-      }
-    }
-    const [small, large] = [sizes[0], sizes.at(-1)]
-    if (small !== undefined && large !== undefined && large !== small) {
-      for (const name of contenders) {
-        target(
-          `${runner}: cost per file, ${large} against ${small} files (${name})`,
-          wall(large, name) / large / (wall(small, name) / small),
-          1.1,
-        )
-      }
-    }
-    const peaks = sizes.flatMap((size) => bySize[size].peaks)
-    parts.push(
-      `## ${runner}: suites of trivial test files\n`,
-      `Wall time of \`${runner === 'Vitest' ? 'vitest run' : 'jest --ci'}\` with \`--maxWorkers=${machine.maxWorkers}\` on suites of trivial test files, median of interleaved rounds${runner === 'Jest' ? ' after one unmeasured run of each (so that all find Jest’s cache filled)' : ''}.\n`,
-      table(['files', 'runner', 'median wall ms', `vs ${baseline}`], rows),
-      peaks.length > 0
-        ? `Peak memory charged to each sandbox’s cgroup: median ${fixed(median(peaks) / 1024 ** 2, 1)} MiB, max ${fixed(Math.max(...peaks) / 1024 ** 2, 1)} MiB (${peaks.length} sandboxes).\n`
-        : '',
-    )
-  }
+  parts.push(...renderTestRunners(sections, machine, target))
 
   parts.push(
     '## Targets\n',
@@ -226,11 +180,6 @@ ${table(
 )}`
 }
 
-function table(header, rows) {
-  const line = (cells) => `| ${cells.join(' | ')} |`
-  return `${[line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')}\n`
-}
-
 const INTRO = `# Benchmarks
 
 This page is written by \`pnpm bench\` from the figures it measured (kept in
@@ -272,8 +221,14 @@ const ANALYSIS = `## Where the time goes
   adds little more than the sandbox itself per file, and a quick check of the host when
   the configuration loads (a few milliseconds).
 - **Jest.** A fresh sandbox per file (\`isolate: 'file'\`, the default) means a fresh
-  Node.js process per file, which loads Jest's runner, test framework, environment and
-  babel before the first test: about 0.2 s of CPU per file that Jest's default runner
-  pays once per worker. \`isolate: 'worker'\` keeps a sandbox per worker, cleaned between
-  files, and runs within the target; see [the Jest guide](jest.md).
+  Node.js process per file, which loads Jest's runner, test framework, environment and the
+  transforms before the first test; the profile of such a process shows what that CPU is spent on,
+  work that Jest's default runner does once per worker. The runner starts each file's
+  process ahead, while the files before it run, which hides the cost where files wait
+  (I/O, timers, servers) but not where every core is busy, as with trivial files: there
+  the CPU per file decides. It spares ts-jest the TypeScript program it builds on start-up
+  (every \`lib.*.d.ts\` parsed) unless a file must be compiled, and on Node.js 22.1 and
+  later keeps compiled code in Node's compile cache, in Jest's cache directory.
+  \`isolate: 'worker'\` keeps a sandbox per worker, cleaned between files, at about Jest's
+  own cost; see [the Jest guide](jest.md).
 `

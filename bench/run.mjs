@@ -9,10 +9,12 @@ import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { probe } from '@nsbox/core'
 import { measureEventLoop } from './event-loop.mjs'
+import { measureJestProfile } from './jest-profile.mjs'
+import { measureJest } from './jest-suites.mjs'
 import { measureOverhead } from './memory.mjs'
 import { renderChart, renderMarkdown } from './render.mjs'
 import { hasBwrap, measureConcurrency, measureStartup } from './startup.mjs'
-import { measureJest, measureVitest } from './suites.mjs'
+import { measureVitest } from './vitest-suites.mjs'
 
 const docs = (name) => fileURLToPath(new URL(`../docs/${name}`, import.meta.url))
 const quick = process.env.BENCH_QUICK === '1' // a smoke run of the bench itself
@@ -32,28 +34,34 @@ const sections = {
   memory: (progress) => measureOverhead({ rounds: quick ? 1 : 5, progress }),
   eventLoop: (progress) =>
     measureEventLoop({ rounds: quick ? 1 : 3, perRound: quick ? 20 : 200, burst: 200, progress }),
-  vitest: (progress) => suiteSizes(measureVitest, progress),
-  jest: (progress) => suiteSizes(measureJest, progress),
+  vitest: (progress) =>
+    suiteRuns(measureVitest, progress, [
+      ['trivial', 24, 5],
+      ['trivial', 200, 3],
+      ['work', 24, 3],
+      ['typescript', 24, 3],
+    ]),
+  jest: (progress) =>
+    suiteRuns(measureJest, progress, [
+      ['trivial', 24, 5],
+      ['trivial', 200, 3],
+      ['work', 24, 3],
+      ['tsJest', 24, 3],
+    ]),
+  jestProfile: (progress) => measureJestProfile({ suites: ['trivial', 'tsJest'], progress }),
 }
 
-function suiteSizes(measure, progress) {
-  const sizes = quick
-    ? [
-        [4, 1],
-        [8, 1],
-      ]
-    : [
-        [24, 5],
-        [200, 3],
-      ]
+// Each suite and size, by name (trivial-24, work-24…); a smoke run measures one small one.
+function suiteRuns(measure, progress, runs) {
   return Object.fromEntries(
-    sizes.map(([fileCount, rounds]) => [
-      fileCount,
+    (quick ? [['trivial', 4, 1]] : runs).map(([suite, fileCount, rounds]) => [
+      `${suite}-${fileCount}`,
       measure({
+        suite,
         fileCount,
         rounds,
         maxWorkers,
-        progress: (step) => progress(`${fileCount} files, ${step}`),
+        progress: (step) => progress(`${suite}, ${fileCount} files, ${step}`),
       }),
     ]),
   )
@@ -74,8 +82,9 @@ for (const [name, measure] of Object.entries(sections)) {
   )
 }
 
-const markdown = renderMarkdown(results)
+// The figures first: a page that fails to render loses no measurement.
 writeFileSync(docs('benchmarks.json'), `${JSON.stringify(results, null, 2)}\n`)
+const markdown = renderMarkdown(results)
 writeFileSync(docs('benchmarks.md'), markdown.document)
 writeFileSync(docs('benchmarks.svg'), renderChart(markdown.targets))
 // Laid out as the rest of the docs, so that the linter finds the page as it wrote it.

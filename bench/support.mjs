@@ -1,6 +1,29 @@
 // What the benchmarks print: medians of interleaved rounds, as a Markdown table.
-import { spawnSync } from 'node:child_process'
-import { rmSync } from 'node:fs'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+
+const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }))
+
+// CPU time of this process's children that have ended and been waited for, with theirs
+// (every process a run started, sandboxes included), in ms.
+function childrenCpuMs() {
+  const stat = readFileSync('/proc/self/stat', 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // cutime and cstime, fields 16 and 17 of proc(5); the list starts at field 3.
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS_PER_SECOND
+}
+
+/** A number with `digits` decimals, or n/a. */
+export const fixed = (value, digits = 2) =>
+  value === undefined || Number.isNaN(value) ? 'n/a' : value.toFixed(digits)
+
+/** A Markdown table. */
+export function table(header, rows) {
+  const line = (cells) => `| ${cells.join(' | ')} |`
+  return `${[line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')}\n`
+}
 
 /** The median of some samples. */
 export function median(values) {
@@ -40,10 +63,12 @@ export function peaksIn(debugOutput) {
 }
 
 /**
- * Runs `node ARGS…` in `root` with nsbox's debug output on, and returns its wall time and
- * stderr. When it fails, prints why, removes `root` and ends the benchmark.
+ * Runs `node ARGS…` in `root` with nsbox's debug output on, and returns its wall time,
+ * the CPU time of all it started, and its stderr. When it fails, prints why, removes
+ * `root` and ends the benchmark.
  */
 export function timeNodeRun(name, args, root) {
+  const cpuBefore = childrenCpuMs()
   const started = performance.now()
   const child = spawnSync(process.execPath, args, {
     cwd: root,
@@ -56,23 +81,45 @@ export function timeNodeRun(name, args, root) {
     rmSync(root, { recursive: true, force: true })
     process.exit(1)
   }
-  return { ms, output: child.stderr }
+  return { ms, cpuMs: childrenCpuMs() - cpuBefore, output: child.stderr }
 }
 
 /**
  * Runs every contender once per round, in turn, so that the machine's drift hits them
- * alike; returns each one's wall times and the sandbox peaks of the one named `peaksOf`.
+ * alike; returns each one's wall times, CPU times where measured, and the sandbox peaks of
+ * the one named `peaksOf`.
  */
 export function interleave(names, rounds, runOnce, peaksOf, progress = () => {}) {
   const samples = Object.fromEntries(names.map((name) => [name, []]))
+  const cpu = Object.fromEntries(names.map((name) => [name, []]))
   const peaks = []
   for (let round = 1; round <= rounds; round++) {
     for (const name of names) {
       const result = runOnce(name)
       samples[name].push(result.ms)
+      if (result.cpuMs !== undefined) cpu[name].push(result.cpuMs)
       if (name === peaksOf) peaks.push(...peaksIn(result.output))
     }
     progress(`round ${round}/${rounds}`)
   }
-  return { samples, peaks }
+  return { samples, cpu, peaks }
+}
+
+/**
+ * Writes a project of `fileCount` test files of `suite` (and the other files it needs)
+ * into a new directory under `$BENCH_DIR` or the system's temporary one; returns its root.
+ */
+export function writeSuiteProject(runner, suite, fileCount, packageJson) {
+  const root = mkdtempSync(path.join(process.env.BENCH_DIR ?? tmpdir(), `nsbox-bench-${runner}-`))
+  mkdirSync(path.join(root, 'tests'))
+  mkdirSync(path.join(root, 'node_modules/@nsbox'), { recursive: true })
+  writeFileSync(path.join(root, 'package.json'), packageJson)
+  for (let i = 1; i <= fileCount; i++) {
+    writeFileSync(path.join(root, `tests/file-${i}.test.${suite.extension}`), suite.source(i))
+  }
+  for (const [file, contents] of Object.entries(suite.files ?? {})) {
+    mkdirSync(path.dirname(path.join(root, file)), { recursive: true })
+    writeFileSync(path.join(root, file), contents)
+  }
+  return root
 }

@@ -153,6 +153,28 @@ test('finds what earlier files left gone', () => {
     expect(result.exitCode).toBe(1)
   })
 
+  it("starts a file's process ahead under its docblock's memory cap, and reports the cap that ended it before its turn", async () => {
+    // Jest runs the larger file first; the smaller one's process starts meanwhile, and
+    // cannot even load Jest in 16 MiB.
+    const result = await run(
+      {
+        files: {
+          'tests/first.test.js': `${PASSING}// ${'a larger file, which Jest runs first '.repeat(20)}\n`,
+          'tests/tiny.test.js': `/** @nsbox memory=16M */\n${PASSING}`,
+        },
+        runner: {},
+      },
+      ['--maxWorkers=1'],
+    )
+    expect(statusByFile(result)).toEqual({
+      'tests/first.test.js': 'passed',
+      'tests/tiny.test.js': 'failed',
+    })
+    expect(result.stderr).toMatch(
+      /nsbox: tests\/tiny\.test\.js was killed: memory limit 16 MiB exceeded \(peak \d+\.\d MiB\)/,
+    )
+  })
+
   it.each([
     {
       case: 'a wrong docblock, naming the key',
@@ -227,6 +249,28 @@ test('sleeps', () => new Promise((resolve) => setTimeout(resolve, 30_000)), 60_0
       expect(result.stderr).toContain('hello from the sandbox')
       expect(result.stderr).toMatch(/tests\/typed\.test\.ts:8:\d+/)
     }
+  })
+
+  it('type-checks through ts-jest as Jest does: a type error fails its file, typed files pass', async () => {
+    const adds = (type: string) =>
+      `import { add } from '../src/add'\ntest('adds', () => { const sum: ${type} = add(1, 2); expect(sum).toBe(3) })\n`
+    const result = await run({
+      files: {
+        'src/add.ts': 'export const add = (a: number, b: number): number => a + b\n',
+        'src/globals.d.ts':
+          'declare function test(name: string, body: () => void): void\ndeclare function expect(actual: unknown): { toBe(expected: unknown): void }\n',
+        'tsconfig.json': '{ "compilerOptions": { "strict": true, "types": [] } }\n',
+        'tests/typed.test.ts': adds('number'),
+        'tests/mistyped.test.ts': adds('string'),
+      },
+      runner: {},
+      config: { transform: { '^.+\\.ts$': 'ts-jest' } },
+    })
+    expect(statusByFile(result), result.stderr).toEqual({
+      'tests/typed.test.ts': 'passed',
+      'tests/mistyped.test.ts': 'failed',
+    })
+    expect(result.stderr).toMatch(/TS2322: .*Type 'number' is not assignable to type 'string'/)
   })
 
   it.each(['babel', 'v8'])('writes a %s coverage report into the project', async (provider) => {

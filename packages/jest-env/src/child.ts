@@ -1,8 +1,9 @@
 /**
  * The process test files run in: started by the runner inside a sandbox (or plainly, with
  * `onUnsupported: 'warn'`), it runs each file it is sent with Jest's own public runner, in
- * band, and sends back the test-case events and the file's result. It ends when the
- * runner says so, or when its IPC channel closes.
+ * band, and sends back the test-case events and the file's result. Started ahead of its
+ * file, it is first told to prepare: it loads what the file will need meanwhile. It ends
+ * when the runner says so, or when its IPC channel closes.
  */
 import {
   lstatSync,
@@ -16,7 +17,15 @@ import {
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import type { Config, Test, TestEvents, TestWatcher } from 'jest-runner'
-import type { ChildMessage, EndRequest, RunFileRequest, SerializableError } from './protocol.js'
+import { compileCacheDirectory, enableCompileCache } from './compile-cache.js'
+import { deferTypeScriptPrograms } from './deferred-program.js'
+import type {
+  ChildMessage,
+  ParentMessage,
+  ProjectPayload,
+  RunFileRequest,
+  SerializableError,
+} from './protocol.js'
 
 type TestRunnerClass = typeof import('jest-runner')['default']
 interface RuntimeClass {
@@ -24,6 +33,9 @@ interface RuntimeClass {
 }
 interface HasteMapClass {
   getStatic(config: unknown): { getModuleMapFromJSON(json: unknown): unknown }
+}
+interface TransformModule {
+  createScriptTransformer(config: Config.ProjectConfig): Promise<unknown>
 }
 
 // The events Jest's test framework streams while a file runs; the file's start and end
@@ -36,20 +48,30 @@ const SCRUB_WAIT_MS = 5_000
 const require = createRequire(import.meta.url)
 // One resolver per project: a worker's files all come from one run, with one module map.
 const resolvers = new Map<string, unknown>()
+// The project the runner sent last: a run that names none is of this one.
+let lastProject: ProjectPayload | undefined
 let queue = Promise.resolve()
 
+deferTypeScriptPrograms()
 process.on('uncaughtException', (error) => {
   console.error(error.stack ?? error)
   process.exit(1)
 })
 process.on('disconnect', () => process.exit(0))
-process.on('message', (request: RunFileRequest | EndRequest) => {
+process.on('message', (request: ParentMessage) => {
   if (request.type === 'end') {
     queue = queue.then(() => process.exit(0))
     return
   }
+  const project = request.type === 'prepare' ? request.project : (request.project ?? lastProject)
+  lastProject = project
+  if (request.type === 'prepare') {
+    // What fails here fails again when the file runs, and is reported then.
+    queue = queue.then(() => prepare(request.project).catch(() => undefined))
+    return
+  }
   queue = queue.then(async () => {
-    const outcome = await runFile(request).catch(
+    const outcome = await (project ? runFile(request, project) : Promise.reject(noProject())).catch(
       (error: unknown): ChildMessage => ({ type: 'failure', error: toSerializableError(error) }),
     )
     if (request.scrubIn) scrub(request.scrubIn)
@@ -57,14 +79,39 @@ process.on('message', (request: RunFileRequest | EndRequest) => {
   })
 })
 
-async function runFile(request: RunFileRequest): Promise<ChildMessage> {
-  const Runner = defaultExport<TestRunnerClass>(require(request.modules.runner))
-  const { config, context } = request
+/**
+ * Loads, ahead of the file, what Jest would load only once the file starts: its runner,
+ * the project's transformers (Babel, ts-jest and TypeScript), test environment and test
+ * framework, and the resolver. Each stays in Node's module cache, where Jest finds it.
+ */
+async function prepare(project: ProjectPayload): Promise<void> {
+  const { config, modules } = project
+  useCompileCache(config)
+  require(modules.runner)
+  resolverFor(project)
+  await defaultExport<TransformModule>(require(modules.transform)).createScriptTransformer(config)
+  require(config.testEnvironment)
+  require(config.testRunner)
+}
+
+let isCompileCacheOn = false
+function useCompileCache(config: Config.ProjectConfig): void {
+  if (isCompileCacheOn) return
+  isCompileCacheOn = true
+  enableCompileCache(compileCacheDirectory(config.cacheDirectory))
+}
+
+async function runFile(request: RunFileRequest, project: ProjectPayload): Promise<ChildMessage> {
+  useCompileCache(project.config)
+  const Runner = defaultExport<TestRunnerClass>(require(project.modules.runner))
+  const { config, globalConfig } = project
+  const { context } = request
   const test = {
     path: request.path,
-    context: { config, resolver: resolverFor(request) },
+    context: { config, resolver: resolverFor(project) },
   } as unknown as Test
-  const runner = new Runner(request.globalConfig, {
+  process.env.JEST_WORKER_ID = String(request.workerId)
+  const runner = new Runner(globalConfig, {
     ...(context.changedFiles && { changedFiles: new Set(context.changedFiles) }),
     ...(context.sourcesRelatedToTestsInChangedFiles && {
       sourcesRelatedToTestsInChangedFiles: new Set(context.sourcesRelatedToTestsInChangedFiles),
@@ -94,13 +141,13 @@ async function runFile(request: RunFileRequest): Promise<ChildMessage> {
   )
 }
 
-function resolverFor(request: RunFileRequest): unknown {
-  const config: Config.ProjectConfig = request.config
+function resolverFor(project: ProjectPayload): unknown {
+  const { config } = project
   let resolver = resolvers.get(config.id)
   if (!resolver) {
-    const Runtime = defaultExport<RuntimeClass>(require(request.modules.runtime))
-    const HasteMap = defaultExport<HasteMapClass>(require(request.modules.hasteMap))
-    const moduleMap = HasteMap.getStatic(config).getModuleMapFromJSON(request.moduleMap)
+    const Runtime = defaultExport<RuntimeClass>(require(project.modules.runtime))
+    const HasteMap = defaultExport<HasteMapClass>(require(project.modules.hasteMap))
+    const moduleMap = HasteMap.getStatic(config).getModuleMapFromJSON(project.moduleMap)
     resolver = Runtime.createResolver(config, moduleMap)
     resolvers.set(config.id, resolver)
   }
@@ -164,6 +211,10 @@ function othersAlive(): boolean {
       return false // gone meanwhile
     }
   })
+}
+
+function noProject(): Error {
+  return new Error('nsbox: the runner sent a file to run but no project to run it in.')
 }
 
 function send(message: ChildMessage): void {

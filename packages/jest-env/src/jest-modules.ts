@@ -7,29 +7,30 @@ import type { JestModules } from './protocol.js'
 const JEST_CORE_BUILD = /^(.*[\\/]@jest[\\/]core[\\/])build[\\/]/
 
 /**
- * Finds the `jest-runner`, `jest-runtime` and `jest-haste-map` that the running Jest
- * uses, so that a file's child runs it with the very same versions. They are resolved
- * from the `@jest/core` this process has loaded (Jest is CommonJS, so it sits in
- * `require.cache`), which is right under npm's and pnpm's layouts alike; failing that,
- * from the project's root.
+ * Finds the `jest-runner`, `jest-runtime`, `jest-haste-map` and `@jest/transform` that
+ * the running Jest uses, so that a file's child runs it with the very same versions. They
+ * are resolved from the `@jest/core` this process has loaded (Jest is CommonJS, so it sits
+ * in `require.cache`), which is right under npm's and pnpm's layouts alike; failing that,
+ * from the project's root. `@jest/transform` is the one `jest-runtime` loads.
  */
 export function locateJestModules(rootDir: string): JestModules {
   const from = loadedJestCore() ?? path.join(rootDir, 'package.json')
-  const require = createRequire(from)
-  const resolve = (name: string): string => {
+  const resolve = (name: string, parent = from): string => {
     try {
-      return require.resolve(name)
+      return createRequire(parent).resolve(name)
     } catch {
       throw new SetupFailedError(
         'jest',
-        `nsbox: cannot find \`${name}\` from ${from}. The Jest runner @nsbox/jest-env needs Jest 29.7 or 30 installed in the project (npm install --save-dev jest).`,
+        `nsbox: cannot find \`${name}\` from ${parent}. The Jest runner @nsbox/jest-env needs Jest 29.7 or 30 installed in the project (npm install --save-dev jest).`,
       )
     }
   }
+  const runtime = resolve('jest-runtime')
   return {
     runner: resolve('jest-runner'),
-    runtime: resolve('jest-runtime'),
+    runtime,
     hasteMap: resolve('jest-haste-map'),
+    transform: resolve('@jest/transform', runtime),
   }
 }
 

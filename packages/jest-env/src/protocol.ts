@@ -8,18 +8,36 @@ export interface JestModules {
   runtime: string
   /** `jest-haste-map`'s entry: rebuilds the module map Jest sent. */
   hasteMap: string
+  /** `@jest/transform`'s entry: loads a project's transformers ahead of its file. */
+  transform: string
 }
 
-/** The one request the parent sends a file's child: run this file. */
-export interface RunFileRequest {
-  type: 'run'
-  path: string
+/** What a child needs of a project to run its files, sent once per process and project. */
+export interface ProjectPayload {
   config: Config.ProjectConfig
   globalConfig: Config.GlobalConfig
-  context: SerializedRunnerContext
   /** `test.context.moduleMap.toJSON()`. */
   moduleMap: unknown
   modules: JestModules
+}
+
+/**
+ * Sent to a process started ahead of its file: load Jest's runner, the project's
+ * transformers, test environment and test framework, and build the resolver, so that the
+ * file starts at once when its turn comes.
+ */
+export interface PrepareRequest {
+  type: 'prepare'
+  project: ProjectPayload
+}
+
+/** Run this file. */
+export interface RunFileRequest {
+  type: 'run'
+  path: string
+  /** Left out when it is the project this process was last sent (prepared for, or ran). */
+  project?: ProjectPayload
+  context: SerializedRunnerContext
   /** `JEST_WORKER_ID` of this file: its slot among the files running at once, from 1. */
   workerId: number
   /**
@@ -33,6 +51,9 @@ export interface RunFileRequest {
 export interface EndRequest {
   type: 'end'
 }
+
+/** What the parent sends a child. */
+export type ParentMessage = PrepareRequest | RunFileRequest | EndRequest
 
 /** {@link TestRunnerContext} with its sets as arrays, as Jest sends it to its workers. */
 export interface SerializedRunnerContext {

@@ -28,10 +28,12 @@ import type {
 } from 'jest-runner'
 import pLimit from 'p-limit'
 import { locateJestModules, runningJestVersion } from './jest-modules.js'
+import { ProjectPayloads } from './project-payloads.js'
 import { type JestModules, type SerializedRunnerContext, serializeContext } from './protocol.js'
 import { jestRunnerFiles, withRunnerFilesReadOnly } from './runner-files.js'
 import { type SharedPaths, sharedPaths } from './shared-paths.js'
-import { type FileOutcome, failure, TestProcess } from './test-process.js'
+import { StartedAhead, type StartedFile } from './started-ahead.js'
+import { type FileOutcome, type FileRequest, failure, TestProcess } from './test-process.js'
 
 /**
  * Options of the Jest runner: the limits and isolation every test file's sandbox starts
@@ -40,12 +42,13 @@ import { type FileOutcome, failure, TestProcess } from './test-process.js'
  */
 export interface NsboxRunnerOptions extends TestSandboxOptions {
   /**
-   * `'file'` (default): every test file gets a fresh sandbox. `'worker'`: like Jest's own
-   * workers, a sandbox runs one file after another (up to `--maxWorkers` at once); between
-   * two files it ends what the first left running and empties `/tmp`, but the memory cap
-   * and whatever the worker process itself still holds (a server a test left listening)
-   * carry over. Files with an `@nsbox` docblock still get a sandbox of their own. Much
-   * faster for many small files, as it saves Jest's start-up in every file.
+   * `'file'` (default): every test file gets a fresh sandbox and process, started ahead
+   * while the files before it run, which runs that one file and ends. `'worker'`: like
+   * Jest's own workers, a sandbox runs one file after another (up to `--maxWorkers` at
+   * once); between two files it ends what the first left running and empties `/tmp`, but
+   * the worker's process and heap (a server a test left listening), PID space, loopback
+   * and memory cap carry over. Files with an `@nsbox` docblock still get a sandbox of
+   * their own. Faster for many small files, as it saves Jest's start-up in every file.
    */
   isolate?: 'file' | 'worker'
 }
@@ -74,6 +77,41 @@ export function resolveRunnerOptions(
 }
 
 let hostCheck: Promise<HostProblem | null> | undefined
+
+// How one file runs: in which sandbox, whether in its worker's, and for how long.
+interface FilePlan {
+  sandbox: FileSandboxOptions | null
+  runnerFiles: string[]
+  reuse: boolean
+  timeoutMs: number | null
+}
+
+// One file's turn: what it reports to, and what its process is sent.
+interface FileRun {
+  test: Test
+  worker: { id: number; process: TestProcess | null }
+  running: Set<TestProcess>
+  ending: Set<Promise<void>>
+  onEvent: (name: string, args: unknown) => void
+  context: SerializedRunnerContext
+  projects: ProjectPayloads
+}
+
+function fileRequest(file: FileRun, timeoutMs: number | null): FileRequest {
+  return {
+    path: file.test.path,
+    project: file.projects.of(file.test),
+    context: file.context,
+    workerId: file.worker.id,
+    relativePath: relativePathOf(file.test),
+    timeoutMs,
+    onEvent: file.onEvent,
+  }
+}
+
+function relativePathOf(test: Test): string {
+  return path.relative(test.context.config.rootDir, test.path)
+}
 
 /**
  * A Jest runner (`runner: '@nsbox/jest-env'`) that runs every test file in a fresh nsbox
@@ -143,12 +181,26 @@ export class NsboxRunner {
       process: null as TestProcess | null,
     }))
     const running = new Set<TestProcess>()
+    // Processes whose file is done, on their way out while the next files run.
+    const ending = new Set<Promise<void>>()
+    const projects = new ProjectPayloads(this.#globalConfig, (rootDir) =>
+      this.#jestModules(rootDir),
+    )
     const context = serializeContext(this.#context)
+    // A file's process starts while the files before it run, one ahead for each slot.
+    const ahead =
+      this.#isolate === 'file'
+        ? new StartedAhead((test, workerId) => this.#startFile(test, workerId, base, projects))
+        : null
     const stopWatching = watcher.on('change', (state) => {
-      if (state.interrupted) for (const testProcess of running) testProcess.kill()
+      if (!state.interrupted) return
+      for (const testProcess of running) testProcess.kill()
+      ahead?.kill()
     })
-    const runOne = async (test: Test): Promise<void> => {
+    const runOne = async (test: Test, index: number): Promise<void> => {
       if (watcher.isInterrupted()) return
+      const upcoming = tests[index + concurrency]
+      if (upcoming) ahead?.startAhead(upcoming, (index % concurrency) + 1)
       const worker = idleWorkers.shift() ?? { id: 1, process: null }
       try {
         await this.#events.emit('test-file-start', [test])
@@ -159,7 +211,10 @@ export class NsboxRunner {
             this.#events.emit(name as keyof TestEvents, args as TestEvents[keyof TestEvents]),
           )
         }
-        const outcome = await this.#runFile(test, worker, base, context, running, onEvent)
+        const file = { test, worker, running, ending, onEvent, context, projects }
+        const outcome = ahead
+          ? await this.#runStarted(file, ahead.take(test, worker.id))
+          : await this.#runInWorker(file, base)
         await reported
         if (outcome.ok) {
           const result = outcome.result as TestEvents['test-file-success'][1]
@@ -172,72 +227,84 @@ export class NsboxRunner {
       }
     }
     try {
-      await Promise.all(tests.map((test) => limit(() => runOne(test))))
+      await Promise.all(tests.map((test, index) => limit(() => runOne(test, index))))
     } finally {
       stopWatching()
-      await Promise.all(idleWorkers.map((worker) => worker.process?.close()))
+      await Promise.all([
+        ahead?.close(),
+        ...ending,
+        ...idleWorkers.map((worker) => worker.process?.close()),
+      ])
     }
   }
 
-  // Runs one file in its worker's sandbox (isolate: 'worker') or a fresh one.
-  async #runFile(
+  // Starts a file's process in the sandbox planned for it, and has it prepare.
+  async #startFile(
     test: Test,
-    worker: { id: number; process: TestProcess | null },
+    workerId: number,
     base: FileSandboxOptions | null,
-    context: SerializedRunnerContext,
-    running: Set<TestProcess>,
-    onEvent: (name: string, args: unknown) => void,
-  ): Promise<FileOutcome> {
-    const relativePath = path.relative(test.context.config.rootDir, test.path)
+    projects: ProjectPayloads,
+  ): Promise<StartedFile> {
+    const plan = this.#planFile(test, relativePathOf(test), base)
+    const testProcess = await this.#startProcess(test, workerId, plan)
+    testProcess.prepare(projects.of(test))
+    return { testProcess, timeoutMs: plan.timeoutMs }
+  }
+
+  // Runs a file in the process started for it, which ends with it.
+  async #runStarted(file: FileRun, started: Promise<StartedFile>): Promise<FileOutcome> {
     let testProcess: TestProcess | null = null
     try {
-      const plan = this.#planFile(test, relativePath, base)
+      const start = await started
+      testProcess = start.testProcess
+      file.running.add(testProcess)
+      const outcome = await testProcess.run(fileRequest(file, start.timeoutMs))
+      const closed = testProcess.close().finally(() => file.ending.delete(closed))
+      file.ending.add(closed)
+      return outcome
+    } catch (error) {
+      return failure(error)
+    } finally {
+      if (testProcess) file.running.delete(testProcess)
+    }
+  }
+
+  // Runs one file in its worker's sandbox (isolate: 'worker'), or in a fresh one when its
+  // docblock asks for a sandbox of its own.
+  async #runInWorker(file: FileRun, base: FileSandboxOptions | null): Promise<FileOutcome> {
+    const { test, worker } = file
+    let testProcess: TestProcess | null = null
+    try {
+      const plan = this.#planFile(test, relativePathOf(test), base)
       testProcess =
         plan.reuse && worker.process && !worker.process.hasEnded
           ? worker.process
-          : await TestProcess.start({
-              workerId: worker.id,
-              sandbox: plan.sandbox,
-              shared: this.#sharedPaths(test.context.config),
-              scrub: plan.reuse && plan.sandbox !== null,
-              boundary: this.#options.boundary,
-              runnerFiles: plan.runnerFiles,
-            })
+          : await this.#startProcess(test, worker.id, plan)
       if (plan.reuse) worker.process = testProcess
-      running.add(testProcess)
-      const outcome = await testProcess.run({
-        message: {
-          path: test.path,
-          config: test.context.config,
-          globalConfig: this.#globalConfig,
-          context,
-          moduleMap: test.context.moduleMap.toJSON(),
-          modules: this.#jestModules(test.context.config.rootDir),
-        },
-        relativePath,
-        timeoutMs: plan.timeoutMs,
-        onEvent,
-      })
+      file.running.add(testProcess)
+      const outcome = await testProcess.run(fileRequest(file, plan.timeoutMs))
       if (!plan.reuse) await testProcess.close()
       return outcome
     } catch (error) {
       return failure(error)
     } finally {
-      if (testProcess) running.delete(testProcess)
+      if (testProcess) file.running.delete(testProcess)
     }
   }
 
-  // How one file runs: in which sandbox, whether in its worker's, and for how long.
-  #planFile(
-    test: Test,
-    relativePath: string,
-    base: FileSandboxOptions | null,
-  ): {
-    sandbox: FileSandboxOptions | null
-    runnerFiles: string[]
-    reuse: boolean
-    timeoutMs: number | null
-  } {
+  #startProcess(test: Test, workerId: number, plan: FilePlan): Promise<TestProcess> {
+    return TestProcess.start({
+      workerId,
+      sandbox: plan.sandbox,
+      shared: this.#sharedPaths(test.context.config),
+      scrub: plan.reuse && plan.sandbox !== null,
+      boundary: this.#options.boundary,
+      runnerFiles: plan.runnerFiles,
+    })
+  }
+
+  // Plans one file: its docblock applied, the runner's files read-only.
+  #planFile(test: Test, relativePath: string, base: FileSandboxOptions | null): FilePlan {
     const { boundary } = this.#options
     const overrides = base ? readDocblockOverrides(readFileSync(test.path, 'utf8')) : []
     const options = base

@@ -43,6 +43,7 @@ export function sharedPaths(
     modules.runner,
     modules.runtime,
     modules.hasteMap,
+    modules.transform,
     ...linkedDependencies(config.rootDir),
   ]
   const trees = new Set(loaded.map(realOrSelf).filter(isNeeded).map(dependencyTree))

@@ -11,7 +11,14 @@ import {
   type RunnerBoundary,
 } from '@nsbox/core/runner'
 import { type Ending, ending, startPlainChild, startSandboxedChild } from './child-start.js'
-import type { ChildMessage, EndRequest, RunFileRequest, SerializableError } from './protocol.js'
+import type {
+  ChildMessage,
+  ParentMessage,
+  PrepareRequest,
+  ProjectPayload,
+  RunFileRequest,
+  SerializableError,
+} from './protocol.js'
 import { ResultGuard } from './result-guard.js'
 import type { SharedPaths } from './shared-paths.js'
 
@@ -23,7 +30,7 @@ export type FileOutcome = { ok: true; result: unknown } | { ok: false; error: Se
 
 /** How to start a {@link TestProcess}. */
 export interface TestProcessOptions {
-  /** `JEST_WORKER_ID` of the files it runs. */
+  /** `JEST_WORKER_ID` it starts with (each file it runs is given its own). */
   workerId: number
   /** Its sandbox's options (without `timeout`, which is per file); `null` to run unsandboxed. */
   sandbox: FileSandboxOptions | null
@@ -39,7 +46,12 @@ export interface TestProcessOptions {
 
 /** One test file for a {@link TestProcess} to run. */
 export interface FileRequest {
-  message: Omit<RunFileRequest, 'type' | 'workerId' | 'scrubIn'>
+  /** The file's absolute path. */
+  path: string
+  project: ProjectPayload
+  context: RunFileRequest['context']
+  /** `JEST_WORKER_ID` of the file: its slot among the files running at once. */
+  workerId: number
   /** The file, relative to its project's root, for messages. */
   relativePath: string
   /** Its wall-clock limit; `null` for none. */
@@ -64,6 +76,10 @@ export class TestProcess {
   readonly #options: TestProcessOptions
   readonly #ending: Promise<Ending>
   #hasEnded = false
+  // How it ended, once it has: a process started ahead can end before its file runs.
+  #end: Ending | Error | null = null
+  // The project the child was sent last, which later files of it need not carry again.
+  #lastProject: ProjectPayload | null = null
   #current: {
     request: FileRequest
     guard: ResultGuard | null
@@ -111,8 +127,14 @@ export class TestProcess {
       channel?.close()
     })
     this.#ending.then(
-      (end) => this.#onEnd(end),
-      (error: unknown) => this.#settle(failure(error)),
+      (end) => {
+        this.#end = end
+        this.#onEnd(end)
+      },
+      (error: unknown) => {
+        this.#end = error instanceof Error ? error : new Error(String(error))
+        this.#current?.settle(failure(error))
+      },
     )
   }
 
@@ -121,11 +143,19 @@ export class TestProcess {
     return this.#hasEnded
   }
 
+  /**
+   * Has the child load ahead what files of `project` need, and build their resolver, so
+   * that the next {@link TestProcess.run} starts the file at once.
+   */
+  prepare(project: ProjectPayload): void {
+    const message: PrepareRequest = { type: 'prepare', project }
+    this.#lastProject = project
+    this.#send(message)
+  }
+
   /** Runs one file; settles with its outcome, never rejects. */
   run(request: FileRequest): Promise<FileOutcome> {
-    if (this.#hasEnded) {
-      return Promise.resolve(failure(`nsbox: ${request.relativePath}: its test process is gone.`))
-    }
+    if (this.#hasEnded) return Promise.resolve(this.#endedBeforeRun(request))
     const guard =
       this.#launch && this.#options.sandbox
         ? new ResultGuard(
@@ -158,10 +188,13 @@ export class TestProcess {
       }
       const message: RunFileRequest = {
         type: 'run',
-        ...request.message,
-        workerId: this.#options.workerId,
+        path: request.path,
+        ...(request.project !== this.#lastProject && { project: request.project }),
+        context: request.context,
+        workerId: request.workerId,
         scrubIn: this.#options.scrub ? readlinkSync('/proc/self/ns/pid') : null,
       }
+      this.#lastProject = request.project
       this.#send(message)
     })
   }
@@ -175,13 +208,12 @@ export class TestProcess {
   async close(): Promise<void> {
     if (this.#hasEnded) return
     const force = setTimeout(() => this.kill(), EXIT_GRACE_MS)
-    const end: EndRequest = { type: 'end' }
-    if (this.#channel ? this.#channel.connected : this.#child.connected) this.#send(end)
+    if (this.#channel ? this.#channel.connected : this.#child.connected) this.#send({ type: 'end' })
     await this.#ending.catch(() => undefined)
     clearTimeout(force)
   }
 
-  #send(message: RunFileRequest | EndRequest): void {
+  #send(message: ParentMessage): void {
     if (this.#channel) this.#channel.send(message)
     else this.#child.send?.(message)
   }
@@ -207,29 +239,31 @@ export class TestProcess {
     else current.settle({ ok: false, error: message.error })
   }
 
-  #onEnd({ exitCode, signal, sandbox }: Ending): void {
+  #onEnd(end: Ending): void {
     const current = this.#current
-    if (!current) return
-    const { relativePath } = current.request
-    if (this.#boundaryFailure) {
-      current.settle(failure(this.#boundaryFailure))
-      return
-    }
-    const timeout = { killedBy: 'timeout' as const, memoryPeak: null, pidsPeak: null }
-    const killed = this.#timedOut
-      ? fileKilledMessage(relativePath, timeout, { timeout: current.request.timeoutMs ?? 0 })
-      : sandbox && fileKilledMessage(relativePath, sandbox, this.#options.sandbox ?? {})
-    const how = signal ? `signal ${signal}` : `exit code ${exitCode}`
-    current.settle(
-      failure(
-        killed ??
-          `nsbox: ${relativePath}: its test process ended with ${how} before Jest reported a result.`,
-      ),
-    )
+    if (current) current.settle(this.#failureOnEnd(end, current.request))
   }
 
-  #settle(outcome: FileOutcome): void {
-    this.#current?.settle(outcome)
+  // A file sent to a process that has already ended (while it prepared, say by a limit).
+  #endedBeforeRun(request: FileRequest): FileOutcome {
+    const end = this.#end
+    if (end === null) return failure(`nsbox: ${request.relativePath}: its test process is gone.`)
+    return end instanceof Error ? failure(end) : this.#failureOnEnd(end, request)
+  }
+
+  // Why a file failed whose process ended before Jest reported on it.
+  #failureOnEnd({ exitCode, signal, sandbox }: Ending, request: FileRequest): FileOutcome {
+    const { relativePath } = request
+    if (this.#boundaryFailure) return failure(this.#boundaryFailure)
+    const timeout = { killedBy: 'timeout' as const, memoryPeak: null, pidsPeak: null }
+    const killed = this.#timedOut
+      ? fileKilledMessage(relativePath, timeout, { timeout: request.timeoutMs ?? 0 })
+      : sandbox && fileKilledMessage(relativePath, sandbox, this.#options.sandbox ?? {})
+    const how = signal ? `signal ${signal}` : `exit code ${exitCode}`
+    return failure(
+      killed ??
+        `nsbox: ${relativePath}: its test process ended with ${how} before Jest reported a result.`,
+    )
   }
 }
 
