@@ -34,25 +34,20 @@ const sections = {
   memory: (progress) => measureOverhead({ rounds: quick ? 1 : 5, progress }),
   eventLoop: (progress) =>
     measureEventLoop({ rounds: quick ? 1 : 3, perRound: quick ? 20 : 200, burst: 200, progress }),
-  vitest: (progress) =>
-    suiteRuns(measureVitest, progress, [
-      ['trivial', 24, 5],
-      ['trivial', 200, 3],
-      ['work', 24, 3],
-      ['typescript', 24, 3],
-    ]),
-  jest: (progress) =>
-    suiteRuns(measureJest, progress, [
-      ['trivial', 24, 5],
-      ['trivial', 200, 3],
-      ['work', 24, 3],
-      ['tsJest', 24, 3],
-    ]),
+  vitest: (progress) => suiteRuns(measureVitest, progress, 'typescript'),
+  jest: (progress) => suiteRuns(measureJest, progress, 'tsJest'),
   jestProfile: (progress) => measureJestProfile({ suites: ['trivial', 'tsJest'], progress }),
 }
 
-// Each suite and size, by name (trivial-24, work-24…); a smoke run measures one small one.
-function suiteRuns(measure, progress, runs) {
+// Each suite and size, by name (trivial-24, work-24…), with the runner's TypeScript suite;
+// a smoke run measures one small one.
+function suiteRuns(measure, progress, typescriptSuite) {
+  const runs = [
+    ['trivial', 24, 5],
+    ['trivial', 200, 3],
+    ['work', 24, 3],
+    [typescriptSuite, 24, 3],
+  ]
   return Object.fromEntries(
     (quick ? [['trivial', 4, 1]] : runs).map(([suite, fileCount, rounds]) => [
       `${suite}-${fileCount}`,

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import semver from 'semver'
 import { dir } from 'tmp-promise'
 import { expect, it } from 'vitest'
 import { cleanUpAfterAll, handToUser, statusByFile } from '../support/fixture-project.js'
@@ -7,6 +8,7 @@ import { captureOutput, fixtureSources, until } from '../support/fixture-sources
 import {
   jestTakesRunnerOptions,
   jestVersion,
+  nodeVersion,
   runJestProject,
   startJest,
   writeJestProject,
@@ -307,6 +309,9 @@ test('sleeps', () => new Promise((resolve) => setTimeout(resolve, 30_000)), 60_0
       String(entry).includes('snap'),
     )
     expect(transformed.length).toBeGreaterThan(0)
+    // Node.js 22.1 and later keep the files' compiled code there too; Node.js 20 cannot.
+    const compileCache = path.join(cacheDirectory, 'nsbox-compile-cache')
+    expect(existsSync(compileCache)).toBe(semver.gte(nodeVersion, '22.1.0'))
   })
 
   it('runs ESM test files under --experimental-vm-modules', async () => {

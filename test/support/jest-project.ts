@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs'
 import path from 'node:path'
 import semver from 'semver'
@@ -17,6 +18,11 @@ const jestInstall = process.env.NSBOX_TEST_JEST_DIR ?? repositoryRoot
 const jestPackage = realpathSync(path.join(jestInstall, 'node_modules/jest'))
 // CI's Node.js 24 leg sets this to run Jest on that Node.js.
 const nodeBinary = process.env.NSBOX_TEST_NODE ?? process.execPath
+
+/** The version of the Node.js the fixture projects run on, such as `24.11.0`. */
+export const nodeVersion: string = execFileSync(nodeBinary, ['-p', 'process.versions.node'], {
+  encoding: 'utf8',
+}).trim()
 // What fixture projects may use next to Jest: TypeScript through babel or ts-jest.
 const HELPERS = [
   '@babel/preset-typescript',

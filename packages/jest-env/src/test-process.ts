@@ -122,19 +122,25 @@ export class TestProcess {
       this.#failAtBoundary(messageLimitError(file, 'maxMessageSize', limit, bytes))
     })
     channel?.on('broken', (error: Error) => this.#failAtBoundary(error))
-    this.#ending = ending(this.#child).finally(() => {
-      this.#hasEnded = true
-      channel?.close()
-    })
+    // How it ended is kept before it counts as ended, for a file sent to it later.
+    this.#ending = ending(this.#child)
+      .then(
+        (end) => {
+          this.#end = end
+          return end
+        },
+        (error: unknown) => {
+          this.#end = error instanceof Error ? error : new Error(String(error))
+          throw error
+        },
+      )
+      .finally(() => {
+        this.#hasEnded = true
+        channel?.close()
+      })
     this.#ending.then(
-      (end) => {
-        this.#end = end
-        this.#onEnd(end)
-      },
-      (error: unknown) => {
-        this.#end = error instanceof Error ? error : new Error(String(error))
-        this.#current?.settle(failure(error))
-      },
+      (end) => this.#onEnd(end),
+      (error: unknown) => this.#current?.settle(failure(error)),
     )
   }
 
